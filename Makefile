@@ -1,0 +1,53 @@
+# Make is the interface: README and .ci/run call these targets only.
+# Every target that needs Python creates the virtual environment first (fresh machine friendly).
+
+SHELL := /bin/bash
+VENV ?= .venv
+PORT ?= 3000
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.deps-stamp
+
+# Python 3.12 is the Lambda runtime. Use a working python3.12 (a pyenv shim that is not active
+# does not count), else a pyenv-installed 3.12, else python3 with a warning.
+PYTHON312 := $(shell for c in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
+	if $$c -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1; then echo $$c; break; fi; done)
+
+.PHONY: help venv test test-fast lint run bench rules-check clean
+
+help:
+	@echo "make run          local stack (moto + WeCom sandbox) on 127.0.0.1:$(PORT)"
+	@echo "make test         every test and static check"
+	@echo "make bench        benchmarks (bench/RESULTS.md)"
+	@echo "make rules-check  lint the approval rule sets and run the sample forms"
+
+venv: $(STAMP)
+
+$(STAMP): requirements-dev.txt layers/common/requirements.txt
+	@if [ ! -x $(PY) ]; then \
+		if [ -n "$(PYTHON312)" ]; then echo "creating $(VENV) with $(PYTHON312)"; $(PYTHON312) -m venv $(VENV); \
+		else echo "WARNING: no python3.12 found; falling back to $$(python3 --version). Lambda runs 3.12." >&2; python3 -m venv $(VENV); fi; \
+	fi
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }; test $${PIPESTATUS[0]} -eq 0
+	touch $(STAMP)
+
+test: venv
+	$(PY) -m pytest -q -n 2 --dist loadgroup
+
+test-fast: venv
+	$(PY) -m pytest -q -x -m "not slow"
+
+lint: venv
+	$(PY) -m ruff check .
+
+run: venv
+	PORT=$(PORT) $(PY) -m local.server
+
+bench: venv
+	$(PY) -m bench
+
+rules-check: venv
+	$(PY) -m wecom_oa.cli.rules_check
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .aws-sam
