@@ -1,0 +1,82 @@
+"""Shared fixtures. Tests are ordered by cost: unit (pure, no sockets) → integration (handlers
+in-process with moto) → statemachines (ASL executed by moto with our handlers) → e2e (deployed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "tests" / "events"
+
+# Fixed, fake AWS identity and UTC for every test process (moto's Timestamp waits assumed UTC).
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "TZ": "UTC", "POWERTOOLS_METRICS_NAMESPACE": "WeComOA",
+    "POWERTOOLS_DEV": "false",
+})
+os.environ.pop("AWS_ENDPOINT_URL", None)
+time.tzset()
+
+
+def load_event(name: str) -> dict:
+    """One helper for every event file under tests/events (JSON)."""
+    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    def guard(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("unit tests must not open sockets")
+
+    monkeypatch.setattr(socket.socket, "connect", guard)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_have_no_sockets(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if "/tests/unit/" in str(request.node.path):
+        request.getfixturevalue("no_sockets")
+
+
+@pytest.fixture
+def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from wecom_oa.adapters.dynamo import reset_tables
+    from wecom_oa.clock import set_clock
+    from wecom_oa.settings import reset_settings
+
+    reset_settings()
+    reset_tables()
+    yield
+    reset_settings()
+    reset_tables()
+    set_clock(None)
+
+
+@pytest.fixture
+def local_stack(monkeypatch: pytest.MonkeyPatch, fresh_settings: None) -> Iterator[object]:
+    """The whole template deployed into in-process moto, with our handlers registered."""
+    from moto import mock_aws
+
+    from local import motoshim
+    from local.stack import LocalStack
+
+    # Snapshot the environment: deploy() writes the template's variables into os.environ.
+    saved = dict(os.environ)
+    with mock_aws(config=motoshim.MOTO_CONFIG):
+        import boto3
+
+        stack = LocalStack(boto3.session.Session(region_name="us-east-1")).deploy()
+        try:
+            yield stack
+        finally:
+            stack.stop()
+            motoshim.clear_registry()
+            os.environ.clear()
+            os.environ.update(saved)
