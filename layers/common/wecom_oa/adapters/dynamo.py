@@ -218,26 +218,27 @@ class DynamoTable:
         self,
         key: Mapping[str, str],
         *,
-        set_fields: Mapping[str, Any] | None = None,
-        remove_fields: Sequence[str] = (),
+        set_fields: Mapping[str | tuple[str, ...], Any] | None = None,
+        remove_fields: Sequence[str | tuple[str, ...]] = (),
         add_fields: Mapping[str, int | float] | None = None,
         expected_version: int | None = None,
         condition: str | None = None,
         condition_values: Mapping[str, Any] | None = None,
+        condition_names: Mapping[str, str] | None = None,
         must_exist: bool = True,
     ) -> dict[str, Any]:
         """Update and return the new item.
 
         With `expected_version`, the write succeeds only if the stored `version` equals it and
-        bumps `version` by one; otherwise `StaleVersion`. A failed extra `condition` raises `Conflict`.
+        bumps `version` by one; otherwise `StaleVersion`. A failed extra `condition` (placeholders
+        from `condition_values` / `condition_names`) raises `Conflict`.
         """
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets: list[str] = []
         for i, (field, value) in enumerate((set_fields or {}).items()):
-            names[f"#s{i}"] = field
             values[f":s{i}"] = to_dynamo(value)
-            sets.append(f"#s{i} = :s{i}")
+            sets.append(f"{_path(field, f's{i}', names)} = :s{i}")
         conditions: list[str] = []
         if must_exist:
             conditions.append("attribute_exists(pk)")
@@ -250,6 +251,7 @@ class DynamoTable:
         if condition:
             conditions.append(f"({condition})")
             values.update({k: to_dynamo(v) for k, v in (condition_values or {}).items()})
+            names.update(condition_names or {})
         parts = []
         if sets:
             parts.append("SET " + ", ".join(sets))
@@ -263,8 +265,7 @@ class DynamoTable:
         if remove_fields:
             removes = []
             for i, field in enumerate(remove_fields):
-                names[f"#r{i}"] = field
-                removes.append(f"#r{i}")
+                removes.append(_path(field, f"r{i}", names))
             parts.append("REMOVE " + ", ".join(removes))
         kwargs: dict[str, Any] = {
             "TableName": self.name,
@@ -327,6 +328,17 @@ class DynamoTable:
             if code in _THROTTLE_CODES:
                 raise UpstreamThrottled(f"DynamoDB {operation} throttled ({code})") from None
             raise UpstreamError(f"DynamoDB {operation} failed ({code})") from None
+
+
+def _path(field: str | tuple[str, ...], tag: str, names: dict[str, str]) -> str:
+    """Attribute path with a name placeholder per segment; a tuple is a nested map path (map keys
+    such as WeCom userids may contain dots, so strings are never split)."""
+    segments = (field,) if isinstance(field, str) else field
+    parts = []
+    for j, segment in enumerate(segments):
+        names[f"#{tag}_{j}"] = segment
+        parts.append(f"#{tag}_{j}")
+    return ".".join(parts)
 
 
 class _ConditionFailed(Exception):

@@ -1,0 +1,213 @@
+"""`make run`: the whole product on 127.0.0.1:$PORT with no AWS account, no Docker, no WeCom app.
+
+- AWS is an embedded moto server (its own loopback port; `AWS_ENDPOINT_URL` points boto3 at it),
+  with resources created from template.yaml by `local.stack.LocalStack`.
+- WeCom is the sandbox under /_sandbox/cgi-bin/ (same paths and JSON as qyapi.weixin.qq.com);
+  the product's WeCom client talks to it over HTTP unless WECOM_API_BASE says otherwise.
+- Routes: the template's HttpApi routes (IAM auth is not enforced locally; loopback only),
+  /_sandbox/messages, /_sandbox/click, /_sandbox/schedules, /_sandbox/schedules/{name}/fire.
+- Schedules fire on the virtual clock (LOCAL_CLOCK_START, LOCAL_TIME_SCALE) from the template's
+  ScheduleV2 events; queues are polled into their worker functions.
+
+Prints one line containing `ready` when it serves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+ROUTE_SANDBOX = "/_sandbox"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare_environment(port: int, moto_port: int) -> None:
+    os.environ.update({
+        "TZ": "UTC", "MOTO_PORT": str(moto_port), "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "LOCAL_MODE": "1",
+    })
+    os.environ.setdefault("WECOM_API_BASE", f"http://127.0.0.1:{port}{ROUTE_SANDBOX}/cgi-bin")
+    time.tzset()
+
+
+class LocalApp:
+    """WSGI app: sandbox routes, then the template's API routes."""
+
+    def __init__(self, stack: Any, sandbox: Any, simulator: Any) -> None:
+        self.stack = stack
+        self.sandbox = sandbox
+        self.simulator = simulator
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        from werkzeug.wrappers import Request, Response
+
+        request = Request(environ)
+        try:
+            status, headers, body = self.dispatch(request)
+        except Exception as exc:  # noqa: BLE001 - local runner: show the error, keep serving
+            import traceback
+
+            traceback.print_exc()
+            status, headers, body = 500, {"content-type": "application/json"}, json.dumps(
+                {"error": {"code": "local_runner_error", "message": f"{type(exc).__name__}: {exc}"}})
+        response = Response(body, status=status, headers=headers)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Any) -> tuple[int, dict[str, str], str | bytes]:
+        path, method = request.path, request.method.upper()
+        query = request.query_string.decode("latin-1")
+        if path.startswith(f"{ROUTE_SANDBOX}/cgi-bin/"):
+            sub = path[len(f"{ROUTE_SANDBOX}/cgi-bin/"):]
+            status, payload = self.sandbox.handle(method, sub, dict(request.args.items()), request.get_data())
+            return status, {"content-type": "application/json; charset=utf-8"}, json.dumps(payload, ensure_ascii=False)
+        if path.startswith(ROUTE_SANDBOX):
+            return self.sandbox_route(method, path[len(ROUTE_SANDBOX):], request)
+        resp = self.stack.http(method, path, body=request.get_data(), query=query, headers=dict(request.headers))
+        return resp["statusCode"], resp["headers"], resp["body"]
+
+    def sandbox_route(self, method: str, sub: str, request: Any) -> tuple[int, dict[str, str], str]:
+        def ok(value: Any, status: int = 200) -> tuple[int, dict[str, str], str]:
+            return status, {"content-type": "application/json; charset=utf-8"}, json.dumps(value, ensure_ascii=False, default=str)
+
+        if sub == "/messages" and method == "GET":
+            return ok(self.sandbox.messages())
+        if sub == "/click" and method == "POST":
+            body = request.get_json(silent=True) or {}
+            missing = [k for k in ("userid", "task_id", "key") if not body.get(k)]
+            if missing:
+                return ok({"error": {"code": "invalid_input", "message": f"missing {', '.join(missing)}"}}, 400)
+            return ok(self.simulator.click(body["userid"], body["task_id"], body["key"]))
+        if sub == "/schedules" and method == "GET":
+            return ok([{"name": s.name, "expression": s.expression, "timezone": s.timezone,
+                        "input": s.input} for s in self.stack.schedules.values()])
+        if sub.startswith("/schedules/") and sub.endswith("/fire") and method == "POST":
+            name = sub[len("/schedules/"):-len("/fire")]
+            try:
+                return ok({"schedule": self.stack.schedule(name).name, "result": self.stack.fire(name)})
+            except KeyError:
+                return ok({"error": {"code": "not_found", "message": f"no schedule {name!r}"}}, 404)
+        return ok({"error": {"code": "not_found", "message": f"no sandbox route {method} {sub}"}}, 404)
+
+
+class CallbackSimulator:
+    """The WeCom side of callbacks: encrypts events exactly as WeCom does and posts them to our
+    own /wecom/callback route (in-process: the same handler the HTTP route reaches)."""
+
+    def __init__(self, stack: Any, sandbox: Any) -> None:
+        self.stack = stack
+        self.sandbox = sandbox
+
+    def post_event(self, xml: str) -> dict[str, Any]:
+        from wecom_oa.adapters.wecom.crypto import WeComCrypto
+        from wecom_oa.services.wiring import wecom_credentials
+
+        creds = wecom_credentials()
+        crypto = WeComCrypto(creds.token, creds.encoding_aes_key, creds.corp_id)
+        sealed = crypto.encrypt_callback(xml, timestamp=str(int(time.time())), nonce=os.urandom(4).hex(),
+                                         agent_id=str(creds.agent_id))
+        body = sealed.body
+        query = urlencode({"msg_signature": sealed.msg_signature, "timestamp": sealed.timestamp,
+                           "nonce": sealed.nonce})
+        resp = self.stack.http("POST", "/wecom/callback", body=body.encode(), query=query,
+                               headers={"content-type": "text/xml"})
+        return {"status": resp["statusCode"], "body": resp["body"]}
+
+    def click(self, userid: str, task_id: str, key: str) -> dict[str, Any]:
+        from wecom_oa.clock import get_clock
+        from wecom_oa.services.wiring import wecom_credentials
+
+        card = self.sandbox.card_by_task_id(task_id)
+        if card is None:
+            return {"status": 404, "error": f"no card with task_id {task_id!r} was sent"}
+        response_code = self.sandbox.issue_click_response_code(task_id, userid)
+        creds = wecom_credentials()
+        card_type = card.get("card_type", "button_interaction") if isinstance(card, dict) else "button_interaction"
+        xml = (f"<xml><ToUserName><![CDATA[{creds.corp_id}]]></ToUserName>"
+               f"<FromUserName><![CDATA[{userid}]]></FromUserName>"
+               f"<CreateTime>{int(get_clock().now().timestamp())}</CreateTime>"
+               "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>"
+               f"<EventKey><![CDATA[{key}]]></EventKey><TaskId><![CDATA[{task_id}]]></TaskId>"
+               f"<CardType><![CDATA[{card_type}]]></CardType>"
+               f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode>"
+               f"<AgentID>{creds.agent_id}</AgentID></xml>")
+        return {**self.post_event(xml), "response_code": response_code}
+
+
+class ScheduleRunner(threading.Thread):
+    """Fires the template's schedules when the virtual clock passes their next fire time."""
+
+    def __init__(self, stack: Any) -> None:
+        super().__init__(daemon=True, name="schedules")
+        self.stack = stack
+
+    def run(self) -> None:
+        from wecom_oa.clock import get_clock
+        from wecom_oa.domain.schedules import next_fire_time
+
+        clock = get_clock()
+        due = {name: next_fire_time(s.expression, s.timezone, clock.now()) for name, s in self.stack.schedules.items()}
+        while True:
+            now = clock.now()
+            for name, at in list(due.items()):
+                if at is not None and at <= now:
+                    try:
+                        self.stack.fire(name)
+                    except Exception as exc:  # noqa: BLE001 - a failed run is logged; the next one still fires
+                        print(f"schedule {name} failed: {exc}", file=sys.stderr)
+                    due[name] = next_fire_time(self.stack.schedules[name].expression,
+                                               self.stack.schedules[name].timezone, now)
+            time.sleep(0.2)
+
+
+def main() -> None:
+    port = int(os.environ.get("PORT", "3000"))
+    moto_port = _free_port()
+    _prepare_environment(port, moto_port)
+
+    from moto.core.config import default_user_config
+    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import make_server
+
+    from local import motoshim
+    from local.sandbox.wecom_api import build_sandbox
+    from local.stack import LocalStack
+
+    default_user_config.update(json.loads(json.dumps(motoshim.MOTO_CONFIG)))
+    motoshim.install()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto.start()
+
+    stack = LocalStack().deploy()
+    sandbox = build_sandbox()
+    stack.start_pollers()
+    ScheduleRunner(stack).start()
+    app = LocalApp(stack, sandbox, CallbackSimulator(stack, sandbox))
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    from wecom_oa.clock import get_clock
+
+    print(f"WeCom OA local stack ready on http://127.0.0.1:{port} "
+          f"(AWS: moto on 127.0.0.1:{moto_port}; WeCom sandbox: /_sandbox/cgi-bin; "
+          f"clock: {get_clock().now().isoformat()})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        moto.stop()
+
+
+if __name__ == "__main__":
+    main()
