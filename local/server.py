@@ -128,12 +128,15 @@ class CallbackSimulator:
         from wecom_oa.clock import get_clock
         from wecom_oa.services.wiring import wecom_credentials
 
-        card = self.sandbox.card_by_task_id(task_id)
-        if card is None:
-            return {"status": 404, "error": f"no card with task_id {task_id!r} was sent"}
-        response_code = self.sandbox.issue_click_response_code(task_id, userid)
+        from wecom_oa.errors import OAError
+
+        try:
+            card = self.sandbox.card_by_task_id(task_id)
+            response_code = self.sandbox.issue_click_response_code(task_id, userid, key)
+        except OAError as exc:  # unknown card, a non-recipient, a key the card does not have
+            return {"status": exc.status, "error": exc.message}
         creds = wecom_credentials()
-        card_type = card.get("card_type", "button_interaction") if isinstance(card, dict) else "button_interaction"
+        card_type = card.get("card_type") or "button_interaction"
         xml = (f"<xml><ToUserName><![CDATA[{creds.corp_id}]]></ToUserName>"
                f"<FromUserName><![CDATA[{userid}]]></FromUserName>"
                f"<CreateTime>{int(get_clock().now().timestamp())}</CreateTime>"
@@ -181,7 +184,7 @@ def main() -> None:
     from werkzeug.serving import make_server
 
     from local import motoshim
-    from local.sandbox.wecom_api import build_sandbox
+    from local.sandbox.runtime import build_sandbox
     from local.stack import LocalStack
 
     default_user_config.update(json.loads(json.dumps(motoshim.MOTO_CONFIG)))

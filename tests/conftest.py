@@ -80,3 +80,43 @@ def local_stack(monkeypatch: pytest.MonkeyPatch, fresh_settings: None) -> Iterat
             motoshim.clear_registry()
             os.environ.clear()
             os.environ.update(saved)
+
+
+class LocalApp:
+    """The local stack + WeCom sandbox + WeCom-side simulator, in-process (what `make run` serves)."""
+
+    def __init__(self, stack, sandbox, simulator) -> None:
+        self.stack, self.sandbox, self.simulator = stack, sandbox, simulator
+
+    def http(self, method: str, path: str, body=None, query: str = "", headers=None) -> tuple[int, object]:
+        """Call an API route; returns (status, parsed JSON body or text)."""
+        raw = json.dumps(body, ensure_ascii=False).encode() if isinstance(body, dict | list) else body
+        resp = self.stack.http(method, path, body=raw, query=query, headers=headers or {})
+        try:
+            return resp["statusCode"], json.loads(resp["body"]) if resp["body"] else None
+        except ValueError:
+            return resp["statusCode"], resp["body"]
+
+    def click(self, userid: str, task_id: str, key: str) -> dict:
+        result = self.simulator.click(userid, task_id, key)
+        self.stack.drain()
+        return result
+
+    def messages(self) -> list[dict]:
+        return self.sandbox.messages()
+
+
+@pytest.fixture
+def local_app(local_stack, monkeypatch: pytest.MonkeyPatch):
+    """`local_stack` with the WeCom client routed to the sandbox in-process (no sockets)."""
+    from local.sandbox.runtime import build_sandbox, in_process_transport
+    from local.server import CallbackSimulator
+    from wecom_oa.services import wiring
+
+    wiring.reset()
+    sandbox = build_sandbox()
+    wiring.set_wecom_transport(in_process_transport(sandbox))
+    try:
+        yield LocalApp(local_stack, sandbox, CallbackSimulator(local_stack, sandbox))
+    finally:
+        wiring.reset()

@@ -1,0 +1,36 @@
+"""Approval state machine tasks: evaluate, next_stage, stage_timeout, finalize, fail.
+
+Typed errors propagate (their class name is the ASL error name Retry/Catch match)."""
+
+from typing import Any
+
+from wecom_oa.models.approvals_api import (
+    EvaluateTask,
+    FailTask,
+    FinalizeTask,
+    NextStageTask,
+    StageTimeoutTask,
+    parse_branch_task,
+)
+from wecom_oa.observability import logger
+from wecom_oa.services import approvals
+
+
+def _run(task: Any) -> dict:
+    if isinstance(task, EvaluateTask):
+        return approvals.evaluate_task(task.approval_id)
+    if isinstance(task, NextStageTask):
+        return approvals.next_stage(task.approval_id).model_dump()
+    if isinstance(task, StageTimeoutTask):
+        return approvals.stage_timeout(task.approval_id, task.stage, task.round).model_dump()
+    if isinstance(task, FinalizeTask):
+        return approvals.finalize(task.approval_id).model_dump()
+    assert isinstance(task, FailTask)
+    return approvals.fail(task.approval_id, task.error)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict, context: object) -> dict:
+    task = parse_branch_task(event)
+    logger.append_keys(approval_id=task.approval_id, action=task.action)
+    return _run(task)

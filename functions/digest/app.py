@@ -1,0 +1,17 @@
+"""Scheduled digests, alarms, reminders, notice follow-ups and reconcilers (EventBridge Scheduler).
+
+Thin: the scheduler's input `{"schedule": "<name>"}` selects one schedule of `config/digests.yaml`;
+`services.digests.run` does the rest (once per period, skips non-workdays). A failed delivery raises,
+so the scheduler retries and finally dead-letters the event (operator alarm on the DLQ).
+"""
+
+from wecom_oa.observability import logger, metrics
+from wecom_oa.services.digests import DigestEvent, run
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: object) -> dict:
+    schedule = DigestEvent.model_validate(event).schedule
+    logger.append_keys(schedule=schedule)
+    return run(schedule)

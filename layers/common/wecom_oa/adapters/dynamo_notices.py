@@ -1,0 +1,91 @@
+"""Notice persistence: `NOTICE#{id}/META` plus one `NOTICE#{id}/RCPT#{userid}` item per recipient.
+
+Guarantees
+- `create` writes the META item first (conditional: `AlreadyExists` if the id is taken), then the
+  recipient items in batches of 25 (unprocessed items are re-sent until accepted).
+- An open notice carries the sparse gsi1 keys `OPEN#NOTICE` / `{deadline UTC}#{id}`; `close` removes
+  them, so the follow-up sweep reads only open notices.
+- `record_ack` is a conditional write: the first acknowledgement of a recipient wins, a repeat is a
+  no-op (returns False); a non-recipient raises `Forbidden`.
+- `save_followup` is guarded by `version`: a concurrent or retried sweep that planned from an older
+  state gets `StaleVersion` and must not send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from wecom_oa.adapters.dynamo import GSI_OPEN, DynamoTable, Keys, to_dynamo
+from wecom_oa.clock import utc_iso
+from wecom_oa.domain.notices import FollowupState, Notice
+from wecom_oa.errors import Conflict, Forbidden, NotFound
+
+KIND = "NOTICE"
+_RCPT = "RCPT#"
+_BATCH_WRITE = 25
+
+
+class NoticeRepository:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def create(self, notice: Notice, departments: Mapping[str, int | None]) -> None:
+        """Store the notice (open) and one item per recipient in `departments` (userid → main dept)."""
+        assert notice.id is not None
+        deadline = utc_iso(notice.ack_deadline)
+        self.table.put_new({
+            **Keys.notice(notice.id), **Keys.open_index(KIND, None, deadline, notice.id),
+            "entity": "notice", "version": 1, "recipient_count": len(departments),
+            "notice": notice.model_dump(mode="json"), "followup": FollowupState().model_dump(mode="json"),
+        })
+        items = [{**Keys.notice_recipient(notice.id, userid), "entity": "notice_recipient", "userid": userid,
+                  "department": dept} for userid, dept in departments.items()]
+        self._batch_put(items)
+
+    def _batch_put(self, items: Sequence[Mapping[str, Any]]) -> None:
+        for start in range(0, len(items), _BATCH_WRITE):
+            pending = [{"PutRequest": {"Item": {k: to_dynamo(v) for k, v in item.items() if v is not None}}}
+                       for item in items[start:start + _BATCH_WRITE]]
+            while pending:
+                resp = self.table._call("batch_write_item", RequestItems={self.table.name: pending})
+                pending = resp.get("UnprocessedItems", {}).get(self.table.name, [])
+
+    def get(self, notice_id: str) -> tuple[Notice, dict[str, Any]]:
+        """The notice and its META item. Raises NotFound."""
+        item = self.table.get(Keys.notice(notice_id))
+        if item is None:
+            raise NotFound(f"notice {notice_id!r} not found", details={"id": notice_id})
+        return Notice.model_validate(item["notice"]), item
+
+    def recipients(self, notice_id: str) -> list[dict[str, Any]]:
+        """Recipient items in userid order: {userid, department, acked_at?}."""
+        return list(self.table.query(Keys.notice(notice_id)["pk"], sk_prefix=_RCPT))
+
+    def record_ack(self, notice_id: str, userid: str, at: datetime) -> bool:
+        """True when this is the user's first acknowledgement. Raises Forbidden for a non-recipient."""
+        try:
+            self.table.update(Keys.notice_recipient(notice_id, userid),
+                              set_fields={"acked_at": at.astimezone(UTC).isoformat()},
+                              condition="attribute_not_exists(acked_at)")
+        except Conflict:
+            if self.table.get(Keys.notice_recipient(notice_id, userid)) is None:
+                raise Forbidden(f"user {userid!r} is not a recipient of notice {notice_id!r}",
+                                details={"userid": userid}) from None
+            return False
+        return True
+
+    def open_notices(self) -> Iterator[dict[str, Any]]:
+        """META items of open notices, earliest deadline first (gsi1 only, never history)."""
+        pk = Keys.open_index(KIND, None, "", "")["gsi1pk"]
+        yield from self.table.query(pk, index=GSI_OPEN)  # projection ALL: full META items
+
+    def save_followup(self, notice_id: str, state: FollowupState, expected_version: int) -> None:
+        """Store the next follow-up state; StaleVersion when another sweep got there first."""
+        self.table.update(Keys.notice(notice_id), set_fields={"followup": state.model_dump(mode="json")},
+                          expected_version=expected_version)
+
+    def close(self, notice_id: str) -> None:
+        self.table.update(Keys.notice(notice_id), remove_fields=["gsi1pk", "gsi1sk"],
+                          set_fields={"closed": True})

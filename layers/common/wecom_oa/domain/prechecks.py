@@ -1,0 +1,409 @@
+"""Pre-checks: policy checks run before the decision table (leave balance, duplicate invoice, budget).
+
+A rule set lists the checks it wants (`prechecks: [{check, on_fail, params}]`); the caller supplies
+the implementations in the evaluation context, each built on a port an adapter implements:
+
+- `LeaveBalanceProvider.balances(userid)` → remaining days per leave type (WeCom vacation quota);
+- `SeenInvoices.first_use(invoice_no)` → the earlier request that used the invoice, if any;
+- `BudgetProvider.remaining(department_id)` → the department's remaining budget in CNY, or None.
+
+A check returns `Finding`s. `severity` is the rule set's `on_fail`: `flag` findings are shown on the
+approvers' cards, a `reject` finding turns the decision into auto_reject. Messages and suggestions
+are Chinese, rendered from `templates/approvals.yaml` (`ApprovalTemplates`).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from wecom_oa.errors import ConfigurationError
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "approvals.yaml"
+
+Severity = Literal["flag", "reject"]
+
+
+class Finding(BaseModel):
+    """One pre-check result. `data` holds the figures the message was rendered from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check: str
+    code: str
+    severity: Severity
+    message: str
+    suggestion: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class PreCheckConfig(BaseModel):
+    """A rule set's request for one check; `on_fail` decides whether a finding flags or rejects."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    check: str
+    on_fail: Severity = "flag"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class CheckSubject(BaseModel):
+    """What a check sees of the request: validated form values and the applicant's department."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    type: str
+    applicant: str
+    form: dict[str, Any]
+    department_id: int | None = None
+    department_name: str | None = None
+    request_id: str | None = None
+
+
+class PreCheck(Protocol):
+    """A pluggable check. Raises `UpstreamError` when its port fails (retried by the caller)."""
+
+    name: str
+
+    def run(self, subject: CheckSubject, config: PreCheckConfig, templates: ApprovalTemplates) -> list[Finding]: ...
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+class ApprovalTemplates:
+    """People-facing Chinese texts, by section and key, with `{name}` placeholders only.
+
+    Placeholders are plain names (no attribute or index access, no conversions), checked on load,
+    so a company editing the YAML cannot reach into objects through a format string.
+    """
+
+    def __init__(self, sections: Mapping[str, Mapping[str, str]], source: str = "<memory>") -> None:
+        self.source = source
+        self._sections = {s: dict(v) for s, v in sections.items()}
+        for section, entries in self._sections.items():
+            for key, text in entries.items():
+                _check_placeholders(source, f"{section}.{key}", text)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> ApprovalTemplates:
+        """Load a templates file; raises ConfigurationError naming the file and the bad entry."""
+        path = path or DEFAULT_TEMPLATES
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigurationError(f"{path.name}: cannot read templates ({type(exc).__name__})") from None
+        try:
+            sections = _TEMPLATE_FILE.validate_python(raw)
+        except ValidationError as exc:
+            where = "; ".join(".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in exc.errors())
+            raise ConfigurationError(f"{path.name}: {where}") from None
+        return cls(sections, source=path.name)
+
+    def has(self, section: str, key: str) -> bool:
+        return key in self._sections.get(section, {})
+
+    def text(self, section: str, key: str, **values: Any) -> str:
+        """Render `section.key`; raises ConfigurationError when the entry or a value is missing."""
+        try:
+            template = self._sections[section][key]
+        except KeyError:
+            raise ConfigurationError(f"{self.source}: missing template {section}.{key}") from None
+        try:
+            return template.format_map({k: display(v) for k, v in values.items()})
+        except KeyError as exc:
+            raise ConfigurationError(
+                f"{self.source}: template {section}.{key} uses {{{exc.args[0]}}}, which is not provided"
+            ) from None
+
+    def leave_type_name(self, leave_type: str) -> str:
+        return self._sections.get("leave_types", {}).get(leave_type, leave_type)
+
+
+_TEMPLATE_FILE = TypeAdapter(dict[str, dict[str, str]])
+
+
+def _check_placeholders(source: str, where: str, text: str) -> None:
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise ConfigurationError(f"{source}: template {where}: {exc}") from None
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if not field.isidentifier() or conversion or spec:
+            raise ConfigurationError(f"{source}: template {where}: placeholder {{{field}}} must be a plain name")
+
+
+@lru_cache(maxsize=1)
+def default_templates() -> ApprovalTemplates:
+    return ApprovalTemplates.load(DEFAULT_TEMPLATES)
+
+
+def display(value: Any) -> str:
+    """A value as people read it: 2.5 not 2.50, dates as ISO, durations as 3d4h, lists joined by 、."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, float):
+        return display(Decimal(str(value)))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, frozenset | set):
+        value = sorted(value, key=str)
+    if isinstance(value, list | tuple):
+        return "、".join(display(v) for v in value) if value else "无"
+    if value is None:
+        return "（空）"
+    return str(value)
+
+
+def format_duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return sign + ("".join(parts) or "0s")
+
+
+# --- ports -------------------------------------------------------------------------------------
+
+
+class LeaveBalanceProvider(Protocol):
+    def balances(self, userid: str) -> dict[str, Decimal]:
+        """Remaining days per leave type the company tracks (types absent here are not limited)."""
+        ...
+
+
+class InvoiceUse(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    invoice_no: str
+    request_id: str
+    applicant: str
+    used_at: datetime | None = None
+
+
+class SeenInvoices(Protocol):
+    def first_use(self, invoice_no: str) -> InvoiceUse | None:
+        """The earliest request that used this (normalised) invoice number, or None."""
+        ...
+
+
+class BudgetProvider(Protocol):
+    def remaining(self, department_id: int) -> Decimal | None:
+        """Remaining budget of the department in CNY; None when no budget is set (no check)."""
+        ...
+
+
+class StaticLeaveBalances:
+    """In-memory balances (tests, samples, the CLI)."""
+
+    def __init__(self, balances: Mapping[str, Mapping[str, Decimal | float | int]]) -> None:
+        self._balances = {u: {t: Decimal(str(d)) for t, d in b.items()} for u, b in balances.items()}
+
+    def balances(self, userid: str) -> dict[str, Decimal]:
+        return dict(self._balances.get(userid, {}))
+
+
+class InMemorySeenInvoices:
+    def __init__(self, uses: Iterable[InvoiceUse] = ()) -> None:
+        self._uses: dict[str, InvoiceUse] = {}
+        for use in uses:
+            self.record(use)
+
+    def record(self, use: InvoiceUse) -> None:
+        self._uses.setdefault(normalise_invoice_no(use.invoice_no), use)
+
+    def first_use(self, invoice_no: str) -> InvoiceUse | None:
+        return self._uses.get(normalise_invoice_no(invoice_no))
+
+
+class StaticBudgets:
+    def __init__(self, remaining: Mapping[int, Decimal | float | int]) -> None:
+        self._remaining = {int(k): Decimal(str(v)) for k, v in remaining.items()}
+
+    def remaining(self, department_id: int) -> Decimal | None:
+        return self._remaining.get(department_id)
+
+
+def normalise_invoice_no(invoice_no: str) -> str:
+    """Invoice numbers compare without case and whitespace: ' inv 001 ' == 'INV001'."""
+    return "".join(invoice_no.split()).upper()
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+class LeaveBalanceCheck:
+    """Flags/rejects leave longer than the balance of its type, suggesting the other types left.
+
+    params: `unlimited_types` (default [personal]): types offered as alternatives without a balance.
+    Types the provider does not return are not limited and are never checked.
+    """
+
+    name = "leave_balance"
+
+    def __init__(self, provider: LeaveBalanceProvider) -> None:
+        self._provider = provider
+
+    def run(self, subject: CheckSubject, config: PreCheckConfig, templates: ApprovalTemplates) -> list[Finding]:
+        leave_type = subject.form.get("leave_type")
+        days = _decimal(subject.form.get("days"))
+        balances = self._provider.balances(subject.applicant)
+        if leave_type is None or days is None or leave_type not in balances:
+            return []
+        balance = balances[leave_type]
+        if balance >= days:
+            return []
+        alternatives = _alternatives(leave_type, balances, config.params.get("unlimited_types", ["personal"]))
+        name = templates.leave_type_name(leave_type)
+        message = templates.text("flags", "leave_balance_insufficient", leave_type_name=name, balance=balance, days=days)
+        return [
+            Finding(
+                check=self.name,
+                code="leave_balance_insufficient",
+                severity=config.on_fail,
+                message=message,
+                suggestion=_leave_suggestion(templates, alternatives),
+                data={
+                    "leave_type": leave_type,
+                    "balance": str(balance),
+                    "days": str(days),
+                    "alternatives": [
+                        {"leave_type": t, "balance": None if b is None else str(b)} for t, b in alternatives
+                    ],
+                },
+            )
+        ]
+
+
+def _alternatives(
+    leave_type: str, balances: Mapping[str, Decimal], unlimited: Iterable[str]
+) -> list[tuple[str, Decimal | None]]:
+    found: list[tuple[str, Decimal | None]] = [(t, b) for t, b in balances.items() if t != leave_type and b > 0]
+    found += [(t, None) for t in unlimited if t != leave_type and t not in balances]
+    return found
+
+
+def _leave_suggestion(templates: ApprovalTemplates, alternatives: list[tuple[str, Decimal | None]]) -> str:
+    if not alternatives:
+        return templates.text("suggestions", "leave_no_alternative")
+    items = [
+        templates.text("suggestions", "leave_alternative_unlimited", name=templates.leave_type_name(t))
+        if balance is None
+        else templates.text(
+            "suggestions", "leave_alternative_item", name=templates.leave_type_name(t), balance=balance
+        )
+        for t, balance in alternatives
+    ]
+    separator = templates.text("suggestions", "list_separator") if templates.has("suggestions", "list_separator") else "、"
+    return templates.text("suggestions", "leave_alternatives", alternatives=separator.join(items))
+
+
+class DuplicateInvoiceCheck:
+    """Flags/rejects an invoice number already used by another request (case/space-insensitive)."""
+
+    name = "duplicate_invoice"
+
+    def __init__(self, seen: SeenInvoices) -> None:
+        self._seen = seen
+
+    def run(self, subject: CheckSubject, config: PreCheckConfig, templates: ApprovalTemplates) -> list[Finding]:
+        invoice_no = subject.form.get("invoice_no")
+        if not invoice_no:
+            return []
+        use = self._seen.first_use(str(invoice_no))
+        if use is None or (subject.request_id is not None and use.request_id == subject.request_id):
+            return []
+        used_at = use.used_at.date() if use.used_at else "—"
+        message = templates.text(
+            "flags", "duplicate_invoice", invoice_no=invoice_no, request_id=use.request_id,
+            applicant=use.applicant, used_at=used_at,
+        )
+        return [
+            Finding(
+                check=self.name,
+                code="duplicate_invoice",
+                severity=config.on_fail,
+                message=message,
+                suggestion=templates.text("suggestions", "duplicate_invoice"),
+                data={"invoice_no": str(invoice_no), "first_request_id": use.request_id, "first_applicant": use.applicant},
+            )
+        ]
+
+
+class BudgetCheck:
+    """Flags/rejects an amount above the applicant's department's remaining budget.
+
+    params: `field` (default amount): the form field holding the CNY amount.
+    """
+
+    name = "budget"
+
+    def __init__(self, provider: BudgetProvider) -> None:
+        self._provider = provider
+
+    def run(self, subject: CheckSubject, config: PreCheckConfig, templates: ApprovalTemplates) -> list[Finding]:
+        amount = _decimal(subject.form.get(config.params.get("field", "amount")))
+        if amount is None or subject.department_id is None:
+            return []
+        remaining = self._provider.remaining(subject.department_id)
+        if remaining is None or amount <= remaining:
+            return []
+        department = subject.department_name or str(subject.department_id)
+        message = templates.text("flags", "budget_exceeded", department=department, amount=amount, remaining=remaining)
+        return [
+            Finding(
+                check=self.name,
+                code="budget_exceeded",
+                severity=config.on_fail,
+                message=message,
+                suggestion=templates.text("suggestions", "budget_exceeded"),
+                data={"department_id": subject.department_id, "amount": str(amount), "remaining": str(remaining)},
+            )
+        ]
+
+
+BUILTIN_CHECKS = ("leave_balance", "duplicate_invoice", "budget")
+
+
+def builtin_prechecks(
+    *,
+    balances: LeaveBalanceProvider | None = None,
+    invoices: SeenInvoices | None = None,
+    budgets: BudgetProvider | None = None,
+) -> dict[str, PreCheck]:
+    """The built-in checks for the ports given, keyed by the name rule sets use."""
+    checks: dict[str, PreCheck] = {}
+    if balances is not None:
+        checks["leave_balance"] = LeaveBalanceCheck(balances)
+    if invoices is not None:
+        checks["duplicate_invoice"] = DuplicateInvoiceCheck(invoices)
+    if budgets is not None:
+        checks["budget"] = BudgetCheck(budgets)
+    return checks
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None

@@ -1,0 +1,137 @@
+"""Boundaries of approvals: the HTTP bodies, the state machine task inputs/outputs, the notifier's
+actions. Validation errors become `InvalidInput` naming the field (`parse`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from wecom_oa.errors import InvalidInput
+
+Status = Literal["pending", "approved", "rejected", "auto_rejected", "failed"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CreateApproval(_In):
+    """POST /approvals and POST /approvals/evaluate."""
+
+    type: str = Field(min_length=1, max_length=40)
+    applicant: str = Field(min_length=1, max_length=64)
+    form: dict[str, Any]
+
+
+class ApprovalCreated(BaseModel):
+    id: str
+    status: Status
+    outcome: Literal["auto_approve", "auto_reject", "route"]
+    route: list[dict[str, Any]]
+    suggestion: str | None = None
+    findings: list[dict[str, Any]] = Field(default_factory=list)
+
+
+# -- state machine tasks (ApprovalBranchFunction) ---------------------------------------------------
+
+class EvaluateTask(_In):
+    action: Literal["evaluate"]
+    approval_id: str
+
+
+class NextStageTask(_In):
+    action: Literal["next_stage"]
+    approval_id: str
+
+
+class StageTimeoutTask(_In):
+    action: Literal["stage_timeout"]
+    approval_id: str
+    stage: int = Field(ge=1)
+    round: int = Field(ge=1)
+
+
+class FinalizeTask(_In):
+    action: Literal["finalize"]
+    approval_id: str
+
+
+class FailTask(_In):
+    model_config = ConfigDict(extra="ignore")
+
+    action: Literal["fail"]
+    approval_id: str
+    error: dict[str, Any] | None = None
+
+
+BranchTask = Annotated[EvaluateTask | NextStageTask | StageTimeoutTask | FinalizeTask | FailTask,
+                       Field(discriminator="action")]
+
+
+class StageStep(BaseModel):
+    """What `next_stage` / `stage_timeout` tell the state machine (timeout ≥ 60 s)."""
+
+    done: bool
+    stage: int
+    round: int
+    timeout_seconds: int = Field(ge=60)
+    next: Literal["wait", "continue", "finish"]
+
+
+class FinalEvent(BaseModel):
+    detail_type: Literal["approval.approved", "approval.rejected"]
+    detail: str  # JSON text: PutEvents takes Detail as a string
+
+
+class Finalized(BaseModel):
+    status: Status
+    event: FinalEvent
+
+
+# -- notifier --------------------------------------------------------------------------------------
+
+class StageCardsTask(_In):
+    action: Literal["approval_stage_cards"]
+    approval_id: str
+    stage: int = Field(ge=1)
+    round: int = Field(ge=1)
+    task_token: str = Field(min_length=1)
+
+
+class OutcomeTask(_In):
+    action: Literal["approval_outcome"]
+    approval_id: str
+
+
+class SendTask(_In):
+    action: Literal["send"]
+    touser: list[str] = Field(min_length=1)
+    msgtype: Literal["text", "markdown"] = "text"
+    content: str = Field(min_length=1)
+
+
+NotifierTask = Annotated[StageCardsTask | OutcomeTask | SendTask, Field(discriminator="action")]
+
+_branch = TypeAdapter(BranchTask)
+_notifier = TypeAdapter(NotifierTask)
+
+
+def parse(model: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
+    """Validate `data`; InvalidInput names the first bad field and lists all in `details`."""
+    try:
+        if isinstance(model, TypeAdapter):
+            return model.validate_python(data)
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]}
+                   for e in exc.errors(include_url=False, include_input=False)]
+        raise InvalidInput(f"{details[0]['field']}: {details[0]['problem']}", details=details) from None
+
+
+def parse_branch_task(data: Any) -> Any:
+    return parse(_branch, data)
+
+
+def parse_notifier_task(data: Any) -> Any:
+    return parse(_notifier, data)

@@ -1,0 +1,515 @@
+"""Approvals: submit and dry-run (HTTP API), the approval state machine's tasks, card clicks and
+native WeCom approval changes.
+
+Lifecycle: `submit` evaluates the active rule set once (the decision, rule set version, matched row
+and input snapshot are stored with the approval). auto_reject is final at submit: the applicant gets
+the suggestion and no execution starts. route and auto_approve start the execution
+`approval-{id}` (deterministic name), which walks the stages (`next_stage` → cards with a task token
+→ click or `stage_timeout`) and ends with `finalize` → EventBridge → notifier `approval_outcome`.
+
+Stage state lives in the approval item (`stages["n"]`: status pending|open|approved|rejected|
+skipped, round, round_approvers, reminders, escalations). Every move is a conditional write, so a
+Lambda retry, a late click or a click racing a timeout changes nothing twice, and SendTaskSuccess
+is sent once per stage (after the winning open → decided transition).
+
+Timeouts (per stage, from the rule set): `remind` re-sends cards (a new round) up to
+max_reminders times, then escalates once to the pending approvers' leaders; `escalate` escalates
+up to max(1, max_reminders) levels; when nobody is left above, the stage is rejected as expired.
+`auto_approve` / `auto_reject` decide the stage as the system.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import typing
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wecom_oa.adapters.dynamo import app_table
+from wecom_oa.adapters.dynamo_approvals import ApprovalRepository, DynamoSeenInvoices
+from wecom_oa.clock import get_clock
+from wecom_oa.domain import rules
+from wecom_oa.domain.directory import leader
+from wecom_oa.domain.prechecks import ApprovalTemplates, builtin_prechecks, default_templates
+from wecom_oa.domain.rules_lint import RuleRegistry
+from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, NotFound
+from wecom_oa.models.approvals_api import ApprovalCreated, CreateApproval, Finalized, StageStep, parse
+from wecom_oa.observability import logger
+from wecom_oa.services import cards, wiring
+from wecom_oa.services.api import ApiRequest, route
+from wecom_oa.settings import get_settings
+
+DEFAULT_STAGE_TIMEOUT = 7 * 24 * 3600
+MIN_TIMEOUT = 60
+SYSTEM = "system"
+SECONDS_PER_DAY = Decimal(86400)  # WeCom quotas are in seconds; the sandbox counts 24 h per day
+LATE_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
+
+
+# -- wiring ---------------------------------------------------------------------------------------
+
+_registries: dict[Path, RuleRegistry] = {}
+
+
+def registry() -> RuleRegistry:
+    root = get_settings().config_dir / "approval_rules"
+    if root not in _registries:
+        _registries[root] = RuleRegistry(root)
+    return _registries[root]
+
+
+def repo() -> ApprovalRepository:
+    return ApprovalRepository(app_table())
+
+
+@lru_cache(maxsize=4)
+def _texts(path: Path) -> ApprovalTemplates:
+    return ApprovalTemplates.load(path)
+
+
+def texts() -> ApprovalTemplates:
+    """Notification texts (templates/approval_notifications.yaml)."""
+    return _texts(get_settings().templates_dir / "approval_notifications.yaml")
+
+
+class WeComLeaveBalances:
+    """LeaveBalanceProvider over oa/vacation/getuservacationquota; vacation names map to leave types
+    through templates/approvals.yaml `leave_types` (a type WeCom does not track is not limited)."""
+
+    def __init__(self, client: Any, templates: ApprovalTemplates) -> None:
+        self._client, self._templates = client, templates
+
+    def balances(self, userid: str) -> dict[str, Decimal]:
+        by_name = {self._templates.leave_type_name(t): t for t in typing.get_args(rules.LeaveType)}
+        return {by_name[q.vacationname]: Decimal(q.leftduration) / SECONDS_PER_DAY
+                for q in self._client.oa_get_user_vacation_quota(userid) if q.vacationname in by_name}
+
+
+class NoBudgets:
+    """No department budgets are configured: the budget check finds nothing."""
+
+    def remaining(self, department_id: int) -> Decimal | None:
+        return None
+
+
+def context() -> rules.EvaluationContext:
+    checks = builtin_prechecks(balances=WeComLeaveBalances(wiring.wecom_client(), default_templates()),
+                               invoices=DynamoSeenInvoices(repo()), budgets=NoBudgets())
+    return rules.EvaluationContext(directory=wiring.directory(), prechecks=checks)
+
+
+def evaluate_request(req: CreateApproval, request_id: str | None = None) -> rules.Decision:
+    try:
+        ruleset = registry().active(req.type)
+    except NotFound:
+        raise InvalidInput(f"type: unknown approval type {req.type!r}",
+                           details=[{"field": "type", "problem": f"one of {registry().types()}"}]) from None
+    request = rules.ApprovalRequest(type=req.type, applicant=req.applicant, form=req.form, request_id=request_id)
+    return rules.evaluate(ruleset, request, context())
+
+
+# -- HTTP API -------------------------------------------------------------------------------------
+
+@route("POST", "/approvals/evaluate")
+def http_evaluate(request: ApiRequest) -> tuple[int, Any]:
+    decision = evaluate_request(parse(CreateApproval, request.json()))
+    return 200, decision.model_dump(mode="json")
+
+
+@route("POST", "/approvals")
+def http_create(request: ApiRequest) -> tuple[int, Any]:
+    return 201, submit(parse(CreateApproval, request.json())).model_dump(mode="json")
+
+
+@route("GET", "/approvals/{id}")
+def http_get(request: ApiRequest) -> tuple[int, Any]:
+    return 200, view(request.params["id"])
+
+
+def new_id() -> str:
+    return f"AP{get_clock().now().strftime('%Y%m%d')}-{secrets.token_hex(4)}"
+
+
+def submit(req: CreateApproval) -> ApprovalCreated:
+    """Evaluate, store, then start the execution (route, auto_approve) or tell the applicant (auto_reject)."""
+    approval_id = new_id()
+    decision = evaluate_request(req, approval_id)
+    now = get_clock().now()
+    applicant = wiring.directory().user(req.applicant)
+    item = {
+        "id": approval_id, "type": req.type, "applicant": req.applicant, "applicant_name": applicant.name,
+        "form": json.loads(json.dumps(req.form, default=str)), "status": decision.status,
+        "outcome": decision.outcome, "ruleset_version": decision.ruleset_version,
+        "matched_rows": decision.matched_rows, "explanation": decision.explanation,
+        "inputs": json.loads(json.dumps(decision.inputs, default=str)),
+        "findings": [f.model_dump(mode="json") for f in decision.findings],
+        "suggestion": decision.suggestion, "reason": decision.reason, "current_stage": 0, "cards": {},
+        "stages": {str(s.index): _stage_state(s) for s in decision.route},
+        "created_at": now.isoformat(), "decided_at": now.isoformat() if decision.status != "pending" else None,
+        "decided_by": SYSTEM if decision.status != "pending" else None,
+    }
+    store = repo()
+    store.create(item, open_due_iso=now.isoformat() if decision.status == "pending" else None)
+    if req.form.get("invoice_no"):
+        store.record_invoice(approval_id, str(req.form["invoice_no"]), req.applicant, now)
+    if decision.outcome == "auto_reject":
+        _tell_applicant_auto_rejected(item)
+    else:
+        start_execution(approval_id)
+    return ApprovalCreated(id=approval_id, status=decision.status, outcome=decision.outcome,
+                           route=[s.model_dump(mode="json") for s in decision.route],
+                           suggestion=decision.suggestion, findings=item["findings"])
+
+
+def _stage_state(stage: rules.ResolvedStage) -> dict[str, Any]:
+    return {**stage.model_dump(mode="json"), "status": "skipped" if stage.skipped or not stage.approvers else "pending",
+            "round": 0, "round_approvers": list(stage.approvers), "reminders": 0, "escalations": 0}
+
+
+def _tell_applicant_auto_rejected(item: dict[str, Any]) -> None:
+    t = texts()
+    content = t.text("messages", "auto_rejected", type_name=type_name(item["type"]), approval_id=item["id"],
+                     reason=item.get("reason") or "", suggestion=item.get("suggestion") or "")
+    wiring.wecom_client().send_text(content, touser=[item["applicant"]], duplicate_check=True)
+
+
+def start_execution(approval_id: str) -> None:
+    arn = get_settings().approval_state_machine_arn
+    if not arn:
+        raise ConfigurationError("APPROVAL_STATE_MACHINE_ARN is not set")
+    sfn = wiring.aws("stepfunctions")
+    try:
+        sfn.start_execution(stateMachineArn=arn, name=f"approval-{approval_id}",
+                            input=json.dumps({"approval_id": approval_id}))
+    except sfn.exceptions.ExecutionAlreadyExists:
+        logger.info("approval execution already started", extra={"approval_id": approval_id})
+
+
+def view(approval_id: str) -> dict[str, Any]:
+    a = repo().get(approval_id)
+    decisions = repo().decisions(approval_id)
+    stages = []
+    for key, st in _stages(a):
+        mine = [{"userid": d["userid"], "decision": d["decision"], "round": d["round"], "at": d["at"]}
+                for d in decisions if d["stage"] == key]
+        stages.append({k: st.get(k) for k in ("index", "name", "mode", "approvers", "approver_names", "status",
+                                               "round", "round_approvers", "decided_by", "decided_at")}
+                      | {"decisions": mine})
+    return {k: a.get(k) for k in ("id", "type", "applicant", "status", "outcome", "ruleset_version", "matched_rows",
+                                   "explanation", "inputs", "form", "findings", "suggestion", "reason",
+                                   "created_at", "decided_at", "decided_by")} | {"stages": stages}
+
+
+def type_name(approval_type: str) -> str:
+    t = texts()
+    return t.text("types", approval_type) if t.has("types", approval_type) else approval_type
+
+
+# -- state machine tasks --------------------------------------------------------------------------
+
+def _stages(a: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    return sorted(((int(k), v) for k, v in (a.get("stages") or {}).items()), key=lambda kv: kv[0])
+
+
+def _timeout_seconds(st: dict[str, Any]) -> int:
+    timeout = st.get("timeout") or {}
+    return max(MIN_TIMEOUT, int(timeout.get("after_seconds") or DEFAULT_STAGE_TIMEOUT))
+
+
+def _step(st: dict[str, Any], nxt: str = "wait", *, done: bool = False) -> StageStep:
+    return StageStep(done=done, stage=int(st.get("index") or 0), round=max(1, int(st.get("round") or 1)),
+                     timeout_seconds=_timeout_seconds(st), next=nxt)
+
+
+def evaluate_task(approval_id: str) -> dict[str, str]:
+    return {"outcome": repo().get(approval_id)["outcome"]}
+
+
+def next_stage(approval_id: str) -> StageStep:
+    """Open the next pending stage (idempotent: an open stage is returned as it is)."""
+    store = repo()
+    for _ in range(5):
+        a = store.get(approval_id)
+        current = int(a.get("current_stage") or 0)
+        if a["status"] != "pending":
+            return StageStep(done=True, stage=current, round=1, timeout_seconds=MIN_TIMEOUT, next="finish")
+        states = dict(_stages(a))
+        if current and states[current]["status"] == "open":
+            return _step(states[current])
+        if current and states[current]["status"] == "rejected":
+            return StageStep(done=True, stage=current, round=1, timeout_seconds=MIN_TIMEOUT, next="finish")
+        following = [(i, s) for i, s in states.items() if i > current and s["status"] == "pending"]
+        if not following:
+            return StageStep(done=True, stage=current, round=1, timeout_seconds=MIN_TIMEOUT, next="continue")
+        index, st = following[0]
+        try:
+            store.update(approval_id, {"current_stage": index, ("stages", str(index), "status"): "open",
+                                       ("stages", str(index), "round"): 1,
+                                       ("stages", str(index), "opened_at"): get_clock().now().isoformat()},
+                         condition="current_stage = :c", values={":c": current})
+        except Conflict:
+            continue  # a concurrent retry moved first; read again
+        return _step({**st, "round": 1})
+    raise Conflict(f"approval {approval_id}: stage could not be opened (concurrent updates)")
+
+
+def stage_timeout(approval_id: str, stage: int, round_: int) -> StageStep:
+    """Apply the stage's timeout action (see the module docstring)."""
+    a = repo().get(approval_id)
+    st = dict(_stages(a))[stage]
+    if st["status"] != "open" or int(st["round"]) != round_:
+        # Decided (or moved on) while the wait timed out: follow what happened.
+        nxt = {"approved": "continue", "rejected": "finish"}.get(st["status"], "wait")
+        return _step(st, nxt)
+    _close_round_cards(a, stage, round_, "superseded")
+    timeout = st.get("timeout") or {"action": "remind", "max_reminders": 0}
+    action, max_reminders = timeout["action"], int(timeout.get("max_reminders") or 0)
+    if action in ("auto_approve", "auto_reject"):
+        outcome = "approved" if action == "auto_approve" else "rejected"
+        _decide_stage(approval_id, stage, outcome, SYSTEM)
+        return _step(st, "continue" if outcome == "approved" else "finish")
+    pending = _pending_approvers(approval_id, st)
+    if action == "remind" and int(st["reminders"]) < max_reminders:
+        return _new_round(approval_id, st, pending, "reminders")
+    levels = max(1, max_reminders) if action == "escalate" else 1
+    leaders = _leaders(pending, a["applicant"]) if int(st["escalations"]) < levels else []
+    if leaders:
+        return _new_round(approval_id, st, leaders, "escalations")
+    _decide_stage(approval_id, stage, "rejected", SYSTEM, reason="expired")
+    return _step(st, "finish")
+
+
+def _pending_approvers(approval_id: str, st: dict[str, Any]) -> list[str]:
+    decided = {d["userid"] for d in repo().decisions(approval_id, int(st["index"]))}
+    return [u for u in st["round_approvers"] if u not in decided]
+
+
+def _leaders(userids: list[str], applicant: str) -> list[str]:
+    directory = wiring.directory()
+    found = [leader(directory, u, 1) for u in userids]
+    return list(dict.fromkeys(u for u in found if u and u != applicant))
+
+
+def _new_round(approval_id: str, st: dict[str, Any], approvers: list[str], counter: str) -> StageStep:
+    key, round_ = str(st["index"]), int(st["round"])
+    repo().update(approval_id, {("stages", key, "round"): round_ + 1, ("stages", key, "round_approvers"): approvers,
+                                ("stages", key, counter): int(st[counter]) + 1},
+                  condition="#sg.#n.#r = :r AND #sg.#n.#st = :open", values={":r": round_, ":open": "open"},
+                  names={"#sg": "stages", "#n": key, "#r": "round", "#st": "status"})
+    logger.info("approval stage timed out: new round", extra={"approval_id": approval_id, "stage": st["index"],
+                                                              "round": round_ + 1, "why": counter})
+    return _step({**st, "round": round_ + 1})
+
+
+def _decide_stage(approval_id: str, stage: int, outcome: str, by: str, reason: str | None = None) -> bool:
+    fields = {"status": outcome, "decided_by": by, "decided_at": get_clock().now().isoformat()}
+    if reason:
+        fields["reason"] = reason
+    return repo().move_stage(approval_id, stage, "open", fields)
+
+
+def finalize(approval_id: str) -> Finalized:
+    store = repo()
+    a = store.get(approval_id)
+    if a["status"] == "pending":
+        decided = [st for _, st in _stages(a) if st["status"] in ("approved", "rejected")]
+        rejected = [st for st in decided if st["status"] == "rejected"]
+        last = rejected[0] if rejected else (decided[-1] if decided else {})
+        store.finish(approval_id, "rejected" if rejected else "approved",
+                     {"decided_by": last.get("decided_by") or SYSTEM, "decided_at": get_clock().now().isoformat()})
+        a = store.get(approval_id)
+    if a["status"] not in ("approved", "rejected", "auto_rejected"):
+        raise Conflict(f"approval {approval_id} is {a['status']}; it cannot be finalized")
+    detail = {k: a.get(k) for k in ("id", "type", "applicant", "status", "form", "ruleset_version",
+                                    "matched_rows", "decided_by", "decided_at")}
+    detail_type = "approval.approved" if a["status"] == "approved" else "approval.rejected"
+    return Finalized.model_validate({"status": a["status"], "event": {
+        "detail_type": detail_type, "detail": json.dumps(detail, ensure_ascii=False, default=str)}})
+
+
+def fail(approval_id: str, error: dict[str, Any] | None) -> dict[str, str]:
+    """Park the approval as failed (operators see it; the execution fails after this)."""
+    err = error or {}
+    try:
+        repo().update(approval_id, {"status": "failed", "error": {"error": str(err.get("Error", ""))[:200],
+                                                                   "cause": str(err.get("Cause", ""))[:1000]}},
+                      condition="#s = :p", values={":p": "pending"}, names={"#s": "status"})
+    except (Conflict, NotFound):
+        logger.warning("approval not marked failed (already final or unknown)", extra={"approval_id": approval_id})
+    logger.error("approval failed", extra={"approval_id": approval_id, "error": err.get("Error")})
+    return {"status": "failed"}
+
+
+# -- card clicks ----------------------------------------------------------------------------------
+
+def stage_outcome(mode: str, round_approvers: list[str], decisions: dict[str, str]) -> str | None:
+    """The stage's outcome from the decisions so far (userid → approved|rejected), None while open.
+    any (或签): first approve or any reject; all (会签): everyone approved or first reject;
+    sequential (依次): in order, any reject ends it."""
+    if "rejected" in decisions.values():
+        return "rejected"
+    if mode == "any":
+        return "approved" if "approved" in decisions.values() else None
+    return "approved" if all(decisions.get(u) == "approved" for u in round_approvers) else None
+
+
+def on_card_click(card: dict[str, Any], event: Any) -> None:
+    """An approver clicked approve/reject on a stage card (called by services.cards.on_click)."""
+    from wecom_oa.adapters.wecom.cards import APPROVE, REJECT
+
+    ref, userid = card["ref"], event.from_user_name
+    approval_id, stage, round_ = ref["approval_id"], int(ref["stage"]), int(ref["round"])
+    log = {"approval_id": approval_id, "stage": stage, "userid": userid}
+    if event.event_key not in (APPROVE, REJECT):
+        logger.warning("approval card click with an unknown key ignored", extra={**log, "key": event.event_key})
+        return
+    st = dict(_stages(repo().get(approval_id)))[stage]
+    if st["status"] != "open" or int(st["round"]) != round_:
+        logger.info("late approval click ignored (stage decided or a new round started)", extra=log)
+        return
+    if userid not in st["round_approvers"] or (st["mode"] == "sequential" and userid != _next_in_line(approval_id, st)):
+        logger.warning("approval click from someone who is not the stage's approver ignored", extra=log)
+        return
+    decision = "approved" if event.event_key == APPROVE else "rejected"
+    now = get_clock().now().isoformat()
+    if not repo().record_decision(approval_id, stage, userid, {"userid": userid, "stage": stage, "round": round_,
+                                                               "decision": decision, "at": now}):
+        logger.info("second click by the same approver ignored", extra=log)
+        return
+    decisions = {d["userid"]: d["decision"] for d in repo().decisions(approval_id, stage)}
+    outcome = stage_outcome(st["mode"], st["round_approvers"], decisions)
+    if outcome is None:
+        if st["mode"] == "sequential":
+            from wecom_oa.services import notifier
+
+            notifier.send_stage_card(approval_id, stage, round_, card["task_token"],
+                                     [_next_in_line(approval_id, st)])
+        return
+    if not _decide_stage(approval_id, stage, outcome, userid):
+        return  # another click or the timeout decided the stage first
+    _close_round_cards(repo().get(approval_id), stage, round_, outcome)
+    _send_task_success(card["task_token"], {"outcome": outcome, "by": userid}, log)
+
+
+def _next_in_line(approval_id: str, st: dict[str, Any]) -> str | None:
+    pending = _pending_approvers(approval_id, st)
+    return pending[0] if pending else None
+
+
+def _close_round_cards(a: dict[str, Any], stage: int, round_: int, outcome: str) -> None:
+    for task_id, info in (a.get("cards") or {}).items():
+        if int(info["stage"]) == stage and int(info["round"]) == round_:
+            cards.close_card(task_id, outcome)
+
+
+def _send_task_success(token: str, output: dict[str, Any], log: dict[str, Any]) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        wiring.aws("stepfunctions").send_task_success(taskToken=token, output=json.dumps(output))
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code not in LATE_TOKEN_ERRORS:
+            raise
+        logger.info("stage decided after its wait ended; token no longer valid", extra={**log, "code": code})
+
+
+# -- native WeCom approvals (审批应用) ---------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def _native_config(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("templates") or {}
+
+
+def on_wecom_approval_change(event: Any) -> None:
+    """Record a native approval change; on submission run the pre-checks and message the findings
+    to approvers and applicant; on final approval publish `approval.approved` and send handover
+    reminders (once per sp_no: conditional write)."""
+    from wecom_oa.adapters.dynamo import Keys
+
+    info = event.approval
+    sp_no, applicant = info.sp_no, info.applyer.user_id
+    table = app_table()
+    table.update(Keys.approval(f"wecom-{sp_no}"), must_exist=False, set_fields={
+        "id": f"wecom-{sp_no}", "source": "wecom", "sp_no": sp_no, "sp_status": info.sp_status,
+        "template_id": info.template_id, "applicant": applicant, "last_change": info.statu_change_event})
+    mapping = _native_config(get_settings().config_dir / "wecom_approvals.yaml").get(info.template_id)
+    if mapping is None:
+        return
+    if info.statu_change_event == 1 or event.approved:
+        detail = wiring.wecom_client().oa_get_approval_detail(sp_no)
+        form = native_form(detail.apply_data, mapping.get("fields") or {})
+    if info.statu_change_event == 1:
+        _native_prechecks(sp_no, mapping["type"], applicant, form, info)
+    if event.approved:
+        try:
+            table.update(Keys.approval(f"wecom-{sp_no}"), set_fields={"post_actions_at": get_clock().now().isoformat()},
+                         condition="attribute_not_exists(post_actions_at)")
+        except Conflict:
+            return
+        item = {"id": f"wecom-{sp_no}", "type": mapping["type"], "applicant": applicant, "form": form,
+                "status": "approved", "sp_no": sp_no}
+        wiring.aws("events").put_events(Entries=[{
+            "EventBusName": get_settings().event_bus_name, "Source": "wecom-oa", "DetailType": "approval.approved",
+            "Detail": json.dumps(item, ensure_ascii=False, default=str)}])
+        from wecom_oa.services import notifier
+
+        notifier.send_handover(item)
+
+
+def _native_prechecks(sp_no: str, approval_type: str, applicant: str, form: dict[str, Any], info: Any) -> None:
+    try:
+        decision = evaluate_request(CreateApproval(type=approval_type, applicant=applicant, form=form), sp_no)
+    except InvalidInput as exc:
+        logger.warning("native approval form does not fit its rule set", extra={"sp_no": sp_no, "problem": exc.message})
+        return
+    if not decision.findings:
+        return
+    approvers = [d.approver_user_id for r in info.sp_record for d in r.details if d.approver_user_id]
+    content = texts().text("messages", "precheck_notes", type_name=type_name(approval_type), sp_no=sp_no,
+                           findings="\n".join(f"· {f.message} {f.suggestion or ''}".rstrip()
+                                              for f in decision.findings))
+    wiring.wecom_client().send_text(content, touser=list(dict.fromkeys([*approvers, applicant])),
+                                    duplicate_check=True)
+
+
+def native_form(apply_data: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
+    """Form values from a native approval's controls, by control id (see config/wecom_approvals.yaml)."""
+    form: dict[str, Any] = {}
+    for content in apply_data.get("contents") or []:
+        name = fields.get(content.get("id", ""))
+        if name is None:
+            continue
+        value = content.get("value") or {}
+        control = content.get("control")
+        if control == "Vacation":
+            form.update(_vacation(value))
+        elif control == "Contact":
+            form[name] = [m.get("userid") for m in value.get("members") or []]
+        elif control == "Money":
+            form[name] = value.get("new_money")
+        elif control == "Number":
+            form[name] = value.get("new_number")
+        else:
+            form[name] = value.get("text")
+    return form
+
+
+def _vacation(value: dict[str, Any]) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    vac = value.get("vacation") or {}
+    options = ((vac.get("selector") or {}).get("options") or [{}])[0]
+    name = next((v.get("text") for v in options.get("value") or [] if v.get("text")), "")
+    by_name = {default_templates().leave_type_name(t): t for t in typing.get_args(rules.LeaveType)}
+    span = (vac.get("attendance") or {}).get("date_range") or {}
+    day = lambda ts: datetime.fromtimestamp(int(ts or 0), UTC).date().isoformat()  # noqa: E731
+    return {"leave_type": by_name.get(name, "other"), "start": day(span.get("new_begin")),
+            "end": day(span.get("new_end")), "days": Decimal(int(span.get("new_duration") or 0)) / SECONDS_PER_DAY}

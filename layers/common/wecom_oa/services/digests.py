@@ -1,0 +1,394 @@
+"""Scheduled digests (function `digest`) and the progress / daily-report intake routes.
+
+`run(schedule)` looks the schedule up in `config/digests.yaml` and:
+- dispatches `approval_reconcile` / `ticket_reconcile` to their owners' `reconcile()` (lazy import);
+- does nothing on a non-workday of the schedule's calendar when `workdays_only` (holidays skipped,
+  调休 make-up Saturdays sent);
+- runs `notice_followup` (idempotent per stage by itself, see `services.notices`);
+- otherwise claims the period (`period_key`) with a conditional put, so a schedule fired twice in one
+  period sends once; builds the digest from open items only (gsi1) and delivers it. Each delivery is
+  recorded on the run record; a failed delivery (e.g. a robot key WeCom rejects, 93000) is logged as
+  an error and counted (metric `DigestDeliveryFailed`), the run is marked `failed` (a retry re-claims
+  it and sends only what is missing) and `DigestDeliveryFailed` is raised, so the scheduler retries
+  and finally dead-letters it where the operator alarm fires. Nothing is dropped silently.
+
+Routes: `POST /progress {plans, actuals}` and `POST /reports {reports: [{userid, date}]}`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from wecom_oa.adapters.dynamo import GSI_OPEN, Keys, app_table
+from wecom_oa.adapters.dynamo_digests import OrderStore, ReportStore, RunStore
+from wecom_oa.clock import get_clock
+from wecom_oa.domain.calendar import BusinessCalendar, CalendarSet, load_calendars
+from wecom_oa.domain.digests import (
+    APP_MARKDOWN_LIMIT,
+    ROBOT_MARKDOWN_LIMIT,
+    OpenItem,
+    Templates,
+    build_daily_summaries,
+    render_markdown,
+    should_send,
+    split_markdown,
+)
+from wecom_oa.domain.progress import (
+    AlarmState,
+    ProductionPlan,
+    ProgressSnapshot,
+    assess,
+    parse_progress_post,
+    render_assessment,
+    render_progress_lines,
+)
+from wecom_oa.domain.reports import (
+    DailyReport,
+    find_missing,
+    render_leader_note,
+    render_reminder,
+    with_leaders,
+)
+from wecom_oa.domain.schedules import (
+    DigestConfig,
+    DigestKind,
+    ProjectGroup,
+    ScheduleSpec,
+    Target,
+    load_digest_config,
+    local_date,
+    period_key,
+    should_fire,
+)
+from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, OAError, UpstreamError
+from wecom_oa.observability import logger, metrics
+from wecom_oa.services import wiring
+from wecom_oa.services.api import ApiRequest, route
+from wecom_oa.settings import get_settings
+
+RECONCILERS = {
+    DigestKind.APPROVAL_RECONCILE: "wecom_oa.services.approvals:reconcile",
+    DigestKind.TICKET_RECONCILE: "wecom_oa.services.tickets:reconcile",
+}
+ROOT_DEPARTMENT = 1
+MsgType = Literal["markdown", "text"]
+
+
+class DigestDeliveryFailed(UpstreamError):
+    """At least one delivery of a digest run failed; the run stays retryable."""
+
+
+class DigestEvent(BaseModel):
+    """The scheduler's input (`Input` of the template's ScheduleV2 events)."""
+
+    model_config = ConfigDict(extra="ignore")
+    schedule: str = Field(min_length=1, max_length=64)
+
+
+# -- configuration (lazy, overridable by tests and the local runner) ------------------------------
+
+_lock = threading.Lock()
+_overrides: dict[str, Any] = {}
+_cache: dict[str, Any] = {}
+
+
+def configure(*, config: DigestConfig | None = None, calendars: CalendarSet | None = None,
+              robot_keys: Mapping[str, str] | None = None, templates: Templates | None = None) -> None:
+    """Replace configuration pieces (None leaves a piece as it is)."""
+    with _lock:
+        for name, value in (("config", config), ("calendars", calendars), ("robot_keys", robot_keys),
+                            ("templates", templates)):
+            if value is not None:
+                _overrides[name] = value
+
+
+def reset() -> None:
+    with _lock:
+        _overrides.clear()
+        _cache.clear()
+
+
+def _get(name: str, build: Any) -> Any:
+    with _lock:
+        if name in _overrides:
+            return _overrides[name]
+        if name not in _cache:
+            _cache[name] = build()
+        return _cache[name]
+
+
+def digest_config() -> DigestConfig:
+    return _get("config", lambda: load_digest_config(get_settings().config_dir / "digests.yaml"))
+
+
+def calendars() -> CalendarSet:
+    return _get("calendars", lambda: load_calendars(get_settings().config_dir / "calendars.yaml"))
+
+
+def templates() -> Templates:
+    return _get("templates", lambda: Templates.load(get_settings().templates_dir / "digests.yaml"))
+
+
+def robot_keys() -> Mapping[str, str]:
+    return _get("robot_keys", lambda: wiring.wecom_credentials().robot_keys)
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+
+def run(schedule: str, now: datetime | None = None) -> dict[str, Any]:
+    """Run one schedule at `now` (default: the clock). Raises InvalidInput for an unknown schedule,
+    DigestDeliveryFailed when a delivery failed (after recording it)."""
+    now = now or get_clock().now()
+    spec = digest_config().schedule(schedule)
+    if spec.digest in RECONCILERS:
+        module, func = RECONCILERS[spec.digest].split(":")
+        return {"schedule": schedule, "result": getattr(importlib.import_module(module), func)()}
+    calendar = calendars().get(spec.calendar)
+    if not should_fire(spec, calendar, now):
+        logger.info("schedule skipped (disabled or not a workday)", extra={"schedule": schedule})
+        return {"schedule": schedule, "status": "skipped"}
+    if spec.digest == DigestKind.NOTICE_FOLLOWUP:
+        from wecom_oa.services.notices import run_followup
+
+        return {"schedule": schedule, "status": "done", **run_followup(now)}
+    key = period_key(spec, now)
+    runs = RunStore(app_table())
+    claimed = runs.claim(key, now)
+    if claimed is None:
+        logger.info("schedule already ran for this period", extra={"schedule": schedule, "period": key})
+        return {"schedule": schedule, "status": "duplicate", "period": key}
+    ctx = RunContext(spec, key, now, calendar, runs, sent=set(claimed.get("sent") or {}))
+    try:
+        _BUILDERS[spec.digest](ctx)
+    except Exception:
+        runs.finish(key, "failed")
+        raise
+    if ctx.failures:
+        runs.finish(key, "failed", failures=ctx.failures)
+        raise DigestDeliveryFailed(f"schedule {schedule!r}: {len(ctx.failures)} deliveries failed",
+                                   details={"period": key, "failed": ctx.failures})
+    runs.finish(key, "done", deliveries=ctx.delivered)
+    return {"schedule": schedule, "status": "done", "period": key, "deliveries": ctx.delivered}
+
+
+@dataclass
+class RunContext:
+    spec: ScheduleSpec
+    period: str
+    now: datetime
+    calendar: BusinessCalendar
+    runs: RunStore
+    sent: set[str] = field(default_factory=set)
+    delivered: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def deliver(self, delivery: str, target: Target, parts: Sequence[str], msgtype: MsgType = "markdown") -> bool:
+        """Send once per period: skipped when already recorded as sent by an earlier attempt."""
+        if delivery in self.sent or not parts:
+            return True
+        try:
+            send(target, parts, msgtype)
+        except OAError as exc:
+            logger.error("digest delivery failed", extra={
+                "schedule": self.spec.name, "period": self.period, "delivery": delivery,
+                "target_kind": target.kind, "error": type(exc).__name__, "errcode": getattr(exc, "errcode", None)})
+            metrics.add_metric(name="DigestDeliveryFailed", unit=MetricUnit.Count, value=1)
+            self.failures.append(delivery)
+            return False
+        self.runs.mark_sent(self.period, delivery)
+        self.sent.add(delivery)
+        self.delivered += 1
+        return True
+
+
+def send(target: Target, parts: Sequence[str], msgtype: MsgType = "markdown") -> None:
+    """Deliver `parts` (each within the channel's limit) to a robot, an app chat or app users."""
+    client = wiring.wecom_client()
+    if target.kind == "robot":
+        from wecom_oa.adapters.wecom.robot import RobotClient, RobotWebhookInvalid
+
+        key = robot_keys().get(target.ref)
+        if not key:
+            raise RobotWebhookInvalid(f"no robot key configured under {target.ref!r}", api="webhook/send")
+        robot = RobotClient(api_base=get_settings().wecom_api_base, http=client.http)
+        for part in parts:
+            (robot.send_markdown if msgtype == "markdown" else robot.send_text)(key, part)
+    elif target.kind == "appchat":
+        for part in parts:
+            (client.appchat_send_markdown if msgtype == "markdown" else client.appchat_send_text)(target.ref, part)
+    else:
+        users, parties = _app_recipients(target.ref)
+        for part in parts:
+            (client.send_markdown if msgtype == "markdown" else client.send_text)(part, touser=users, toparty=parties)
+
+
+def _app_recipients(ref: str) -> tuple[list[str], list[str]]:
+    if ref.startswith("@"):
+        raise ConfigurationError(f"target ref {ref!r} cannot be used for this digest")
+    items = [r for r in ref.split("|") if r]
+    return [r for r in items if not r.startswith("party:")], [r[6:] for r in items if r.startswith("party:")]
+
+
+def _limit(target: Target) -> int:
+    return ROBOT_MARKDOWN_LIMIT if target.kind == "robot" else APP_MARKDOWN_LIMIT
+
+
+def _group_target(spec: ScheduleSpec, group: ProjectGroup | None) -> Target:
+    if spec.target is not None and spec.target.ref != "@group":
+        return spec.target
+    if group is None:
+        raise ConfigurationError(f"schedule {spec.name!r}: target '@group' needs a project group")
+    return group.target
+
+
+# -- daily summary ------------------------------------------------------------------------------
+
+
+def _daily_summary(ctx: RunContext) -> None:
+    config, spec = digest_config(), ctx.spec
+    groups = [g for g in config.groups if not spec.filters.groups or g.id in spec.filters.groups]
+    items = list(open_items(groups))
+    summaries = build_daily_summaries(
+        {g.id: g.name for g in groups}, items, ctx.now, base_url=config.base_url, links=config.links,
+        top_n=spec.top_n, risk_threshold=spec.filters.risk_threshold, item_kinds=spec.filters.item_kinds,
+        timezone=spec.timezone)
+    for group in groups:
+        summary = summaries[group.id]
+        if not should_send(ctx.calendar, summary.day, summary=summary, only_if_non_empty=spec.only_if_non_empty):
+            continue
+        target = _group_target(spec, group)
+        parts = render_markdown(summary, templates(), limit_bytes=_limit(target), mentions=target.kind == "robot")
+        ctx.deliver(f"group:{group.id}", target, parts)
+
+
+def open_items(groups: Iterable[ProjectGroup]) -> Iterable[OpenItem]:
+    """Open tickets of each group's teams, open tasks and pending approvals of the groups, read from
+    the sparse gsi1 index only (items read ≈ open items)."""
+    table = app_table()
+    groups = list(groups)
+    ids = {g.id for g in groups}
+    for group in groups:
+        for team in group.teams:
+            for item in table.query(Keys.open_index("TICKET", team, "", "")["gsi1pk"], index=GSI_OPEN):
+                yield _open_item("ticket", item, group.id)
+        for item in table.query(Keys.open_index("TASK", group.id, "", "")["gsi1pk"], index=GSI_OPEN):
+            yield _open_item("task", item, group.id)
+    for item in table.query(Keys.open_index("APPROVAL", None, "", "")["gsi1pk"], index=GSI_OPEN):
+        if item.get("group") in ids:
+            yield _open_item("approval", item, item["group"])
+
+
+def _open_item(kind: str, item: Mapping[str, Any], group: str) -> OpenItem:
+    owner = item.get("assignee") or item.get("owner") or item.get("current_approver")
+    return OpenItem.model_validate({
+        "kind": kind, "id": item.get("id") or item["pk"].split("#", 1)[1],
+        "title": item.get("title") or item.get("type") or kind, "group": group, "owner": owner,
+        "owner_name": item.get("owner_name"), "due_at": item.get("next_due") or item.get("due_at"),
+        "sla_ratio": item.get("sla_ratio"),
+    })
+
+
+# -- production progress ------------------------------------------------------------------------
+
+
+def _production_progress(ctx: RunContext) -> None:
+    config, spec = digest_config(), ctx.spec
+    store = OrderStore(app_table())
+    groups = {g.id: g for g in config.groups}
+    tables: dict[Target, tuple[str, list[ProgressSnapshot]]] = {}
+    for item in list(store.open_orders()):
+        plan = ProductionPlan.model_validate(item["plan"])
+        state = AlarmState.model_validate(item["alarm"]) if item.get("alarm") else None
+        assessment = assess(plan, float(item.get("actual_qty", 0)), ctx.now, state, config.progress)
+        group = groups.get(plan.group)
+        target = group.target if group else _group_target(spec, None)
+        message = render_assessment(assessment, templates(), spec.tz)
+        delivered = message is None or ctx.deliver(f"{assessment.outcome}:{plan.order_id}", target, [message])
+        if delivered and assessment.state != (state or AlarmState()):
+            try:  # saved after delivery: a failed alarm is re-assessed (and re-sent) by the retry
+                store.save_state(plan.order_id, assessment.state, item.get("version"))
+            except Conflict:
+                logger.warning("order alarm state changed concurrently", extra={"order_id": plan.order_id})
+        tables.setdefault(target, (group.name if group else plan.group or spec.name, []))[1].append(
+            assessment.snapshot)
+        if assessment.snapshot.actual_qty >= plan.total_qty:
+            store.close(plan.order_id)
+    for target, (name, snapshots) in tables.items():
+        lines = render_progress_lines(snapshots, templates(), spec.tz, group_name=name, now=ctx.now)
+        parts = split_markdown(lines, _limit(target), continued=templates().text("daily_summary.continued"))
+        ctx.deliver(f"table:{target.kind}:{target.ref}", target, parts)
+
+
+@route("POST", "/progress")
+def post_progress(request: ApiRequest) -> tuple[int, dict[str, Any]]:
+    """Store production plans and cumulative actuals. 400 names the field or the unknown order."""
+    body = request.json()
+    store = OrderStore(app_table())
+    actual_ids = {str(a.get("order_id")) for a in body.get("actuals") or [] if isinstance(a, Mapping)}
+    post = parse_progress_post(body, store.plans(actual_ids))
+    now = get_clock().now()
+    for plan in post.plans:
+        store.save_plan(plan)
+    accepted = sum(store.save_actual(actual, now) for actual in post.actuals)
+    return 201, {"plans": len(post.plans), "actuals": accepted, "ignored_older": len(post.actuals) - accepted}
+
+
+# -- daily reports ------------------------------------------------------------------------------
+
+
+class ReportsPost(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reports: list[DailyReport] = Field(min_length=1, max_length=1000)
+
+
+@route("POST", "/reports")
+def post_reports(request: ApiRequest) -> tuple[int, dict[str, Any]]:
+    """Record daily reports: `{reports: [{userid, date}]}` or a single `{userid, date}`."""
+    body = request.json()
+    try:
+        post = ReportsPost.model_validate(body if "reports" in body else {"reports": [body]})
+    except ValidationError as exc:
+        fields = [".".join(str(p) for p in e["loc"]) for e in exc.errors(include_url=False, include_input=False)]
+        raise InvalidInput(f"invalid daily report: {', '.join(fields)}",
+                           details=[{"field": f} for f in fields]) from None
+    store = ReportStore(app_table())
+    now = get_clock().now()
+    for report in post.reports:
+        store.save(report, now)
+    return 201, {"stored": len(post.reports)}
+
+
+def _missing_reports(ctx: RunContext) -> None:
+    policy, directory = digest_config().reports, wiring.directory()
+    today = local_date(ctx.spec, ctx.now)
+    last_counted = today if policy.include_today else today - timedelta(days=1)
+    users = [u for u in directory.department_members(ROOT_DEPARTMENT) if directory.user(u).status == 1]
+    store = ReportStore(app_table())
+    latest = {u: store.latest_on_or_before(u, last_counted) for u in users}
+    report_dates = {u: [d] for u, d in latest.items() if d is not None}
+    missing = find_missing(users, report_dates, ctx.calendar, today, policy)
+    filled, notes = with_leaders(missing, directory)
+    for item in filled:
+        ctx.deliver(f"remind:{item.userid}", Target(kind="app", ref=item.userid),
+                    [render_reminder(item, templates())], "text")
+    if policy.notify_leader:
+        for note in notes:
+            names = {m.userid: directory.user(m.userid).name for m in note.members}
+            ctx.deliver(f"leader:{note.leader}", Target(kind="app", ref=note.leader),
+                        [render_leader_note(note, templates(), names)], "text")
+
+
+_BUILDERS = {
+    DigestKind.DAILY_SUMMARY: _daily_summary,
+    DigestKind.PRODUCTION_PROGRESS: _production_progress,
+    DigestKind.MISSING_REPORTS: _missing_reports,
+}

@@ -1,0 +1,342 @@
+"""Tickets: create/act through the API or chat, keep the SLA state, run one escalation timer per
+ticket generation.
+
+Timer contract (statemachines/ticket_escalation.asl.json):
+- every change that can move a deadline (create, accept, wait_customer, resume, transfer, resolve,
+  close, reopen) bumps `timer_generation` and starts execution `{ticket_id}-g{generation}`
+  (deterministic name); the previous generation is stopped, and if it still wakes up it sees a
+  stale generation and ends itself;
+- `check()` claims due SLA actions with a conditional write on `sla_rev` *before* notifying, so a
+  restarted or duplicated timer never notifies twice; a failed send releases the claim and raises,
+  so the ASL retry sends it again;
+- `reconcile()` (schedule `ticket-reconcile`) re-arms open tickets whose timer is not running.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from wecom_oa.adapters.dynamo import Keys, app_table
+from wecom_oa.clock import get_clock, utc_iso
+from wecom_oa.errors import Conflict, InvalidInput, NotFound
+from wecom_oa.observability import logger, metrics
+from wecom_oa.services import wiring
+from wecom_oa.services.api import ApiRequest, route
+from wecom_oa.settings import get_settings
+
+TIMER_ACTIONS = {"accept", "wait_customer", "resume", "transfer", "resolve", "close", "reopen"}
+
+
+# ------------------------------------------------------------------------------ configuration
+@lru_cache(maxsize=1)
+def catalog() -> Any:
+    from wecom_oa.domain.tickets import load_catalog
+
+    return load_catalog()
+
+
+@lru_cache(maxsize=1)
+def calendars() -> Any:
+    from wecom_oa.domain.calendar import load_calendars
+
+    return load_calendars()
+
+
+@lru_cache(maxsize=1)
+def policies() -> Any:
+    from wecom_oa.domain.sla import load_sla_policies
+
+    return load_sla_policies(calendars=calendars())
+
+
+@lru_cache(maxsize=1)
+def texts() -> dict[str, Any]:
+    import yaml
+
+    path = get_settings().templates_dir / "tickets.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _render(key: str, context: dict[str, Any]) -> str:
+    template = texts()[key]
+    return template.format_map(_Blank(context))
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _repo() -> Any:
+    from wecom_oa.adapters.dynamo_tickets import TicketRepository
+
+    return TicketRepository(app_table())
+
+
+# ------------------------------------------------------------------------------ commands
+def create(body: dict[str, Any]) -> dict[str, Any]:
+    from wecom_oa.domain.sla import SlaState
+    from wecom_oa.domain.tickets import new_ticket_id, open_ticket
+    from wecom_oa.models.tickets_api import CreateTicketRequest
+
+    request = CreateTicketRequest.model_validate(body).to_domain()
+    now = get_clock().now()
+    outcome = open_ticket(catalog(), request, ticket_id=new_ticket_id(now), now=now)
+    ticket = outcome.ticket
+    _repo().create(ticket, outcome.entry)
+    policy = policies().select(ticket.type, ticket.priority.value)
+    app_table().update(Keys.ticket(ticket.id), set_fields={
+        "sla": SlaState(started_at=now).model_dump(mode="json"), "sla_policy": policy.name, "sla_rev": 0,
+        "timer_generation": 0})
+    _carry_out(outcome.effects)
+    _arm(ticket.id)
+    metrics.add_metric(name="TicketCreated", unit="Count", value=1)
+    return view(ticket.id)
+
+
+def act(ticket_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    from wecom_oa.models.tickets_api import ActionRequest
+
+    request = ActionRequest.model_validate(body)
+    now = get_clock().now()
+    payload = request.payload()
+    outcome = _repo().apply(ticket_id, request.action, request.by, catalog=catalog(), now=now,
+                            payload=payload, expected_version=request.version)
+    action = outcome.entry.action if isinstance(outcome.entry.action, str) else outcome.entry.action.value
+    _update_sla(ticket_id, action, now)
+    _carry_out(outcome.effects)
+    if action in TIMER_ACTIONS:
+        _arm(ticket_id)
+    return view(ticket_id)
+
+
+def _update_sla(ticket_id: str, action: str, now: datetime) -> None:
+    from wecom_oa.domain.sla import SlaState
+
+    for _ in range(5):
+        item = app_table().get(Keys.ticket(ticket_id)) or {}
+        if "sla" not in item:
+            return
+        policy = policies().select(item["type"], item["priority"])
+        state = SlaState.model_validate(item["sla"]).apply_action(policy, action, now)
+        if action == "transfer":  # the new handler gets a fresh first-response clock (new cycle)
+            state = state.apply_change("start", "first_response", now)
+        try:
+            app_table().update(Keys.ticket(ticket_id), set_fields={"sla": state.model_dump(mode="json"),
+                                                                   "sla_rev": item["sla_rev"] + 1},
+                               condition="sla_rev = :r", condition_values={":r": item["sla_rev"]})
+            return
+        except Conflict:
+            continue  # the timer recorded a fired action meanwhile: re-read and re-apply
+    raise Conflict(f"ticket {ticket_id}: SLA state kept changing; retry the action")
+
+
+def _carry_out(effects: Any) -> None:
+    """Send the domain's notifications (text; 'card' effects are sent as text too until the
+    ticket card flow lands). Failures are logged, never swallow the committed change."""
+    client = wiring.wecom_client()
+    for effect in effects:
+        if getattr(effect, "kind", None) != "notify":
+            continue
+        try:
+            client.send_text(_render(effect.template, effect.context), touser=list(effect.to))
+        except Exception:  # noqa: BLE001 - the ticket change is committed; the message is best effort
+            logger.exception("ticket notification failed", extra={"template": effect.template})
+
+
+# ------------------------------------------------------------------------------ timers
+def _arm(ticket_id: str) -> str:
+    """Start the next timer generation; the previous execution is stopped (or ends itself)."""
+    item = app_table().update(Keys.ticket(ticket_id), add_fields={"timer_generation": 1})
+    generation = int(item["timer_generation"])
+    arn = get_settings().ticket_state_machine_arn
+    sfn = wiring.aws("stepfunctions")
+    if generation > 1:
+        old = arn.replace(":stateMachine:", ":execution:") + f":{ticket_id}-g{generation - 1}"
+        try:
+            sfn.stop_execution(executionArn=old, cause="deadline changed; next generation started")
+        except Exception:  # noqa: BLE001 - already finished or never started: the generation check covers it
+            logger.debug("previous timer not running", extra={"ticket_id": ticket_id})
+    sfn.start_execution(stateMachineArn=arn, name=f"{ticket_id}-g{generation}",
+                        input=json.dumps({"ticket_id": ticket_id, "generation": generation}))
+    return f"{ticket_id}-g{generation}"
+
+
+def check(ticket_id: str, generation: int) -> dict[str, Any]:
+    """The timer task: escalate/warn what is due now; return the next wake-up (UTC `Z`) or done."""
+    from wecom_oa.domain.sla import SlaState, evaluate
+    from wecom_oa.domain.tickets import Ticket
+
+    item = app_table().get(Keys.ticket(ticket_id))
+    if item is None or int(item.get("timer_generation", 0)) != int(generation):
+        return {"done": True, "next_wakeup": None}
+    ticket = Ticket.model_validate(item)
+    if not ticket.is_open:
+        return {"done": True, "next_wakeup": None}
+    policy = policies().select(ticket.type, ticket.priority.value)
+    state = SlaState.model_validate(item["sla"])
+    now = get_clock().now()
+    evaluation = evaluate(policy, state, calendars().for_team(ticket.team), now, calendars=calendars())
+    if evaluation.due:
+        try:
+            app_table().update(Keys.ticket(ticket_id), set_fields={
+                "sla": state.record(evaluation.due).model_dump(mode="json"), "sla_rev": item["sla_rev"] + 1},
+                condition="sla_rev = :r AND timer_generation = :g",
+                condition_values={":r": item["sla_rev"], ":g": int(generation)})
+        except Conflict:
+            # Someone else changed the SLA (an action or a duplicate timer): look again next time.
+            return {"done": False, "next_wakeup": utc_iso(now)}
+        try:
+            for action in evaluation.due:
+                _notify_due(ticket, action, evaluation)
+        except Exception:
+            _release(ticket_id, [a.key for a in evaluation.due])
+            raise
+    if evaluation.next_wakeup is None:
+        return {"done": True, "next_wakeup": None}
+    _repo().set_next_deadline(ticket_id, evaluation.next_wakeup)
+    return {"done": False, "next_wakeup": utc_iso(evaluation.next_wakeup)}
+
+
+def _release(ticket_id: str, keys: list[str]) -> None:
+    from wecom_oa.domain.sla import SlaState
+
+    item = app_table().get(Keys.ticket(ticket_id)) or {}
+    state = SlaState.model_validate(item["sla"])
+    released = state.model_copy(update={"fired": [k for k in state.fired if k not in keys]})
+    app_table().update(Keys.ticket(ticket_id), set_fields={"sla": released.model_dump(mode="json"),
+                                                           "sla_rev": item["sla_rev"] + 1})
+
+
+def _notify_due(ticket: Any, action: Any, evaluation: Any) -> None:
+    clock = evaluation.clocks.get(action.clock)
+    people = _targets(ticket, action) if action.kind == "escalation" else _handlers(ticket)
+    if not people:
+        logger.warning("SLA action has nobody to notify", extra={"ticket_id": ticket.id, "action": action.key})
+        return
+    context = {"ticket_id": ticket.id, "title": ticket.title, "level": action.level,
+               "assignee": ticket.assignee or "未分配", "clock_label": clock.label if clock else action.clock,
+               "percent": int(round((action.threshold or 0) * 100)),
+               "explanation": clock.explanation if clock else ""}
+    wiring.wecom_client().send_text(_render(f"sla.{action.kind}", context), touser=people)
+    if action.kind == "escalation":
+        app_table().update(Keys.ticket(ticket.id), set_fields={"escalation_level": max(ticket.escalation_level,
+                                                                                        action.level or 0)})
+    metrics.add_metric(name=f"Sla_{action.kind}", unit="Count", value=1)
+
+
+def _handlers(ticket: Any) -> list[str]:
+    if ticket.assignee:
+        return [ticket.assignee]
+    team = catalog().team_map.get(ticket.team)
+    return list(team.dispatchers) if team else []
+
+
+def _targets(ticket: Any, action: Any) -> list[str]:
+    from wecom_oa.domain.directory import leader
+
+    directory = wiring.directory()
+    people: list[str] = []
+    for target in action.notify:
+        if target.kind == "user":
+            people.append(target.userid)
+        elif target.kind == "role":
+            people.extend(directory.tag_members(target.tag))
+        elif target.kind == "handler":
+            people.extend(_handlers(ticket))
+        elif target.kind == "handler_leader":
+            for handler in _handlers(ticket)[:1]:
+                boss = leader(directory, handler, target.level)
+                if boss:
+                    people.append(boss)
+        elif target.kind == "team_lead":
+            team = catalog().team_map.get(target.team or ticket.team)
+            people.extend(team.dispatchers[:1] if team else [])
+    return list(dict.fromkeys(people))
+
+
+def reconcile() -> dict[str, int]:
+    """Re-arm open tickets whose current timer generation is not running."""
+    sfn = wiring.aws("stepfunctions")
+    arn = get_settings().ticket_state_machine_arn
+    rearmed = 0
+    for team in catalog().team_map:
+        for ticket in _repo().list_open(team):
+            item = app_table().get(Keys.ticket(ticket.id)) or {}
+            name = f"{ticket.id}-g{int(item.get('timer_generation', 0))}"
+            try:
+                status = sfn.describe_execution(executionArn=arn.replace(":stateMachine:", ":execution:")
+                                                + f":{name}")["status"]
+            except Exception:  # noqa: BLE001 - not found: re-arm
+                status = "MISSING"
+            if status != "RUNNING":
+                _arm(ticket.id)
+                rearmed += 1
+    return {"rearmed": rearmed}
+
+
+# ------------------------------------------------------------------------------ queries + hooks
+def view(ticket_id: str) -> dict[str, Any]:
+    from wecom_oa.domain.sla import SlaState, evaluate
+    from wecom_oa.domain.tickets import Ticket
+
+    item = app_table().get(Keys.ticket(ticket_id))
+    if item is None:
+        raise NotFound(f"ticket {ticket_id} not found")
+    ticket = Ticket.model_validate(item)
+    out = ticket.model_dump(mode="json")
+    if "sla" in item:
+        policy = policies().select(ticket.type, ticket.priority.value)
+        evaluation = evaluate(policy, SlaState.model_validate(item["sla"]), calendars().for_team(ticket.team),
+                              get_clock().now(), calendars=calendars())
+        out["sla"] = {name: {"deadline": c.deadline, "explanation": c.explanation, "breached": c.breached,
+                             "paused": c.paused, "stopped_at": c.stopped_at}
+                      for name, c in evaluation.clocks.items()}
+    return out
+
+
+def on_chat_message(event: Any) -> None:
+    """Chat intake hook: a message starting with 报修/投诉 opens a ticket for the sender."""
+    content = (getattr(event, "content", "") or "").strip()
+    for prefix, ticket_type in (("报修", "repair"), ("投诉", "complaint")):
+        if content.startswith(prefix):
+            title = content[len(prefix):].strip(" :：") or prefix
+            try:
+                create({"type": ticket_type, "title": title[:200], "reporter": event.from_user_name,
+                        "source": "chat"})
+            except InvalidInput as exc:
+                logger.info("chat message could not open a ticket", extra={"reason": exc.message})
+            return
+
+
+def on_card_click(card: dict[str, Any], event: Any) -> None:
+    if event.event_key == "accept":
+        act(card["ref"]["ticket_id"], {"action": "accept", "by": event.from_user_name})
+
+
+# ------------------------------------------------------------------------------ HTTP routes
+@route("POST", "/tickets")
+def _create_route(request: ApiRequest) -> tuple[int, Any]:
+    return 201, create(request.json())
+
+
+@route("GET", "/tickets/{id}")
+def _get_route(request: ApiRequest) -> tuple[int, Any]:
+    return 200, view(request.params["id"])
+
+
+@route("POST", "/tickets/{id}/actions")
+def _action_route(request: ApiRequest) -> tuple[int, Any]:
+    return 200, act(request.params["id"], request.json())
+
+
+@route("GET", "/tickets")
+def _list_route(request: ApiRequest) -> tuple[int, Any]:
+    team = request.query.get("team")
+    if not team:
+        raise InvalidInput("query parameter team is required", details=[{"field": "team", "problem": "required"}])
+    statuses = [s for s in (request.query.get("status") or "").split(",") if s] or None
+    return 200, {"tickets": [t.model_dump(mode="json") for t in _repo().list_open(team, statuses)]}

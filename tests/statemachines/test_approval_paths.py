@@ -1,0 +1,143 @@
+"""Named paths of statemachines/approval.asl.json, executed by moto with our handlers, the WeCom
+sandbox and a scaled virtual clock (helpers.SCALE)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.integration.approvals.helpers import (  # noqa: F401 - app, fast_rules are fixtures
+    app,
+    capture_events,
+    card_for,
+    cards_for,
+    execution_status,
+    fast_rules,
+    final,
+    get,
+    submit,
+    texts_to,
+    wait_until,
+)
+
+
+def test_given_expense_of_1000_when_department_head_approves_then_one_stage_and_approved(app) -> None:
+    a = submit(app, "expense", "zhangsan", {"amount": 1000, "reason": "办公用品"})
+    assert [s["approvers"] for s in a["route"]] == [["lina"]]
+
+    app.click("lina", card_for(app, a["id"], "lina")["task_id"], "approve")
+
+    body = final(app, a["id"])
+    assert body["status"] == "approved" and body["decided_by"] == "lina"
+    assert [s["status"] for s in body["stages"]] == ["approved"]
+    assert execution_status(app, a["id"]) == "SUCCEEDED"
+    assert any("已通过" in t for t in texts_to(app, "zhangsan"))
+
+
+def test_given_expense_over_1000_when_finance_then_manager_approve_then_two_stages_approved(app) -> None:
+    a = submit(app, "expense", "zhangsan", {"amount": 1000.01, "reason": "展会物料"})
+    assert [s["name"] for s in a["route"]] == ["财务预审", "总经理终审"]
+
+    stage1 = card_for(app, a["id"], "qianjin")
+    assert set(stage1["recipients"]["userids"]) == {"zhaomin", "qianjin"}
+    assert cards_for(app, a["id"], "wangjianguo") == []  # stage 2 waits for stage 1
+    app.click("qianjin", stage1["task_id"], "approve")
+    app.click("wangjianguo", card_for(app, a["id"], "wangjianguo")["task_id"], "approve")
+
+    body = final(app, a["id"])
+    assert body["status"] == "approved"
+    assert [(s["status"], s["decided_by"]) for s in body["stages"]] == [("approved", "qianjin"),
+                                                                         ("approved", "wangjianguo")]
+
+
+def test_given_two_stage_expense_when_rejected_at_stage_1_then_rejected_and_stage_2_never_asked(app) -> None:
+    a = submit(app, "expense", "zhangsan", {"amount": 3000, "reason": "团建"})
+
+    app.click("zhaomin", card_for(app, a["id"], "zhaomin")["task_id"], "reject")
+
+    body = final(app, a["id"])
+    assert body["status"] == "rejected" and body["decided_by"] == "zhaomin"
+    assert [s["status"] for s in body["stages"]] == ["rejected", "pending"]
+    assert cards_for(app, a["id"], "wangjianguo") == []
+    assert any("赵敏驳回" in t for t in texts_to(app, "zhangsan"))
+
+
+def test_given_all_mode_stage_when_one_approves_and_one_rejects_then_rejected(fast_rules) -> None:
+    app = fast_rules
+    a = submit(app, "expense", "zhangsan", {"amount": 500, "reason": "资料费"})
+    card = card_for(app, a["id"], "zhaomin")
+    assert set(card["recipients"]["userids"]) == {"zhaomin", "qianjin"}
+
+    app.click("zhaomin", card["task_id"], "approve")
+    assert get(app, a["id"])["status"] == "pending"  # 会签: one approval is not enough
+    app.click("qianjin", card["task_id"], "reject")
+
+    body = final(app, a["id"])
+    assert body["status"] == "rejected" and body["ruleset_version"] == 7
+    decisions = {d["userid"]: d["decision"] for d in body["stages"][0]["decisions"]}
+    assert decisions == {"zhaomin": "approved", "qianjin": "rejected"}
+
+
+def test_given_all_mode_stage_when_everyone_approves_then_approved(fast_rules) -> None:
+    app = fast_rules
+    a = submit(app, "expense", "zhangsan", {"amount": 200, "reason": "资料费"})
+    card = card_for(app, a["id"], "zhaomin")
+
+    app.click("qianjin", card["task_id"], "approve")
+    app.click("zhaomin", card["task_id"], "approve")
+
+    assert final(app, a["id"])["status"] == "approved"
+
+
+def test_given_unanswered_stage_when_it_times_out_then_reminded_then_escalated_to_leader(fast_rules) -> None:
+    app = fast_rules
+    a = submit(app, "expense", "zhangsan", {"amount": 2000, "reason": "差旅"})
+
+    card_for(app, a["id"], "lina", count=2)  # the reminder: a new round, a new card
+    escalated = card_for(app, a["id"], "zhoujie")  # then lina's leader
+    app.click("zhoujie", escalated["task_id"], "approve")
+
+    body = final(app, a["id"])
+    assert body["status"] == "approved" and body["decided_by"] == "zhoujie"
+    stage = body["stages"][0]
+    assert stage["round"] == 3 and stage["round_approvers"] == ["zhoujie"]
+    assert len(cards_for(app, a["id"], "lina")) == 2
+
+
+def test_given_late_click_on_a_superseded_card_then_it_changes_nothing(fast_rules) -> None:
+    app = fast_rules
+    a = submit(app, "expense", "zhangsan", {"amount": 2000, "reason": "差旅"})
+    first = card_for(app, a["id"], "lina")
+    card_for(app, a["id"], "lina", count=2)
+
+    app.click("lina", first["task_id"], "approve")  # round 1 card, round 2 is open
+
+    assert get(app, a["id"])["stages"][0]["decisions"] == []
+
+
+def test_given_zero_annual_balance_when_leave_requested_then_auto_rejected_with_suggestion(app) -> None:
+    a = submit(app, "leave", "lisi", {"leave_type": "annual", "start": "2026-03-05", "end": "2026-03-05",
+                                      "days": 1, "handover_to": ["zhangsan"]})
+
+    assert a["status"] == "auto_rejected" and a["outcome"] == "auto_reject" and a["route"] == []
+    assert "调休（剩余 1.5 天）" in a["suggestion"] and "事假" in a["suggestion"]
+    assert any("调休" in t for t in texts_to(app, "lisi"))
+    assert execution_status(app, a["id"]) is None  # final at submit: nothing to run
+    assert get(app, a["id"])["status"] == "auto_rejected"
+
+
+def test_given_approved_leave_then_eventbridge_event_and_handover_reminders(app) -> None:
+    read_events = capture_events(app)
+    a = submit(app, "leave", "zhangsan", {"leave_type": "annual", "start": "2026-03-05", "end": "2026-03-06",
+                                          "days": 2, "handover_to": ["lisi", "sunxiaomei"]})
+
+    app.click("lina", card_for(app, a["id"], "lina")["task_id"], "approve")
+
+    assert final(app, a["id"])["status"] == "approved"
+    events = wait_until(read_events, what="EventBridge event")
+    assert events[0]["detail-type"] == "approval.approved"
+    detail = events[0]["detail"]
+    detail = json.loads(detail) if isinstance(detail, str) else detail
+    assert detail["id"] == a["id"] and detail["form"]["handover_to"] == ["lisi", "sunxiaomei"]
+    for colleague in ("lisi", "sunxiaomei"):
+        reminders = wait_until(lambda c=colleague: [t for t in texts_to(app, c) if "待办" in t], what="handover")
+        assert "张三" in reminders[0] and "2026-03-05" in reminders[0]

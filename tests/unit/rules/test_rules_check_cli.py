@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import shutil
+
+from wecom_oa.cli.rules_check import main
+
+
+def test_given_the_shipped_rules_when_checked_then_exit_0_and_every_sample_passes(capsys, rules_dir):
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "directory.yaml"
+    code = main(["--dir", str(rules_dir), "--directory", str(fixture)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "ok   expense.yaml (expense v1, unique, 2 rows)" in out
+    assert "result: OK" in out and "FAIL" not in out
+
+
+def test_given_a_broken_rule_file_when_checked_then_exit_1_and_the_row_is_named(capsys, tmp_path, rules_dir, tables_dir):
+    for path in rules_dir.glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    shutil.copy(tables_dir / "bad_cell.yaml", tmp_path / "leave.yaml")
+    code = main(["--dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL leave.yaml" in out and "leave.yaml row r1: error [invalid_cell]" in out
+    assert "result: FAILED" in out
+
+
+def test_given_a_missing_directory_file_when_checked_then_exit_2(capsys, tmp_path):
+    assert main(["--dir", str(tmp_path), "--directory", str(tmp_path / "none.yaml")]) == 2
