@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.approvals.helpers import (  # noqa: F401 - app, fast_rules are fixtures
-    app,
+from tests.integration.approvals import helpers
+from tests.integration.approvals.helpers import (
     capture_events,
     card_for,
     cards_for,
     execution_status,
-    fast_rules,
     final,
     get,
     submit,
     texts_to,
     wait_until,
 )
+
+app, fast_rules = helpers.app, helpers.fast_rules  # fixtures shared with tests/integration/approvals
 
 
 def test_given_expense_of_1000_when_department_head_approves_then_one_stage_and_approved(app) -> None:
@@ -62,7 +63,7 @@ def test_given_two_stage_expense_when_rejected_at_stage_1_then_rejected_and_stag
 
 
 def test_given_all_mode_stage_when_one_approves_and_one_rejects_then_rejected(fast_rules) -> None:
-    app = fast_rules
+    app = fast_rules  # noqa: F811 - the app running the test rule set
     a = submit(app, "expense", "zhangsan", {"amount": 500, "reason": "资料费"})
     card = card_for(app, a["id"], "zhaomin")
     assert set(card["recipients"]["userids"]) == {"zhaomin", "qianjin"}
@@ -78,7 +79,7 @@ def test_given_all_mode_stage_when_one_approves_and_one_rejects_then_rejected(fa
 
 
 def test_given_all_mode_stage_when_everyone_approves_then_approved(fast_rules) -> None:
-    app = fast_rules
+    app = fast_rules  # noqa: F811 - the app running the test rule set
     a = submit(app, "expense", "zhangsan", {"amount": 200, "reason": "资料费"})
     card = card_for(app, a["id"], "zhaomin")
 
@@ -89,7 +90,7 @@ def test_given_all_mode_stage_when_everyone_approves_then_approved(fast_rules) -
 
 
 def test_given_unanswered_stage_when_it_times_out_then_reminded_then_escalated_to_leader(fast_rules) -> None:
-    app = fast_rules
+    app = fast_rules  # noqa: F811 - the app running the test rule set
     a = submit(app, "expense", "zhangsan", {"amount": 2000, "reason": "差旅"})
 
     card_for(app, a["id"], "lina", count=2)  # the reminder: a new round, a new card
@@ -104,7 +105,7 @@ def test_given_unanswered_stage_when_it_times_out_then_reminded_then_escalated_t
 
 
 def test_given_late_click_on_a_superseded_card_then_it_changes_nothing(fast_rules) -> None:
-    app = fast_rules
+    app = fast_rules  # noqa: F811 - the app running the test rule set
     a = submit(app, "expense", "zhangsan", {"amount": 2000, "reason": "差旅"})
     first = card_for(app, a["id"], "lina")
     card_for(app, a["id"], "lina", count=2)

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.digests.support import install_placeholders, shanghai, use_test_config
+from tests.integration.digests.support import shanghai, use_test_config
 
 
 @pytest.fixture(autouse=True)
@@ -13,7 +13,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     from wecom_oa.clock import ManualClock, set_clock
     from wecom_oa.services import digests
 
-    install_placeholders(monkeypatch)
     manual = ManualClock(shanghai("2025-10-10 17:59"))
     set_clock(manual)
     use_test_config()

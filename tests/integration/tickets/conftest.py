@@ -7,7 +7,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from wecom_oa.adapters.dynamo import DynamoTable
 from wecom_oa.adapters.dynamo_tickets import TicketRepository
 from wecom_oa.domain.tickets import NewTicket, TicketCatalog, load_catalog, open_ticket
@@ -57,7 +56,7 @@ def table(monkeypatch) -> DynamoTable:
                 for gsi in ("gsi1", "gsi2")
             ],
         )
-        yield DynamoTable(TABLE, client)
+        yield DynamoTable(TABLE, SerializedClient(client))
 
 
 @pytest.fixture

@@ -94,8 +94,12 @@ class ApprovalRepository:
                         "used_at": at.isoformat()})
 
     def invoice_uses(self, invoice_no: str) -> Iterator[dict[str, Any]]:
-        return self.table.query(Keys.lookup("INVOICE", normalise_invoice_no(invoice_no))["gsi2pk"],
-                                index=GSI_LOOKUP)
+        """Full items (the lookup index may project keys only)."""
+        for hit in self.table.query(Keys.lookup("INVOICE", normalise_invoice_no(invoice_no))["gsi2pk"],
+                                    index=GSI_LOOKUP):
+            item = self.table.get({"pk": hit["pk"], "sk": hit["sk"]}, consistent=False)
+            if item is not None:
+                yield item
 
 
 class DynamoSeenInvoices:

@@ -7,7 +7,7 @@ Contract with WeCom (PROTOCOL.md §1.5–1.6):
   input, 413 for an oversize body. Never 500 for what a client sent.
 - Delivery: the event record is written first (conditional put on the per-kind idempotency key,
   TTL ≥ 1 day), then enqueued, then marked enqueued. A retry of a request whose enqueue failed
-  finds the record unmarked and enqueues again; the worker's effects are idempotent, so the
+  finds the record unmarked (and older than IN_FLIGHT_GRACE) and enqueues again; the worker's effects are idempotent, so the
   event has exactly one effect however often WeCom delivers it.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -27,6 +27,10 @@ from wecom_oa.services import wiring
 from wecom_oa.settings import get_settings
 
 _QUERY_FIELDS = ("msg_signature", "timestamp", "nonce")
+# A stored, not yet enqueued record younger than this belongs to a request still in flight (a
+# concurrent duplicate); an older one means that request died before enqueueing, so a retry
+# enqueues it. WeCom retries after its 5 s timeout, so the retry always sees the older record.
+IN_FLIGHT_GRACE = timedelta(seconds=3)
 
 
 def _crypto() -> Any:
@@ -104,7 +108,8 @@ def receive(event: dict[str, Any]) -> str:
         table.put_new(record)
     except AlreadyExists:
         stored = table.get(Keys.callback_event(key)) or {}
-        if stored.get("enqueued"):
+        in_flight = now - datetime.fromisoformat(stored.get("received_at", now.isoformat())) < IN_FLIGHT_GRACE
+        if stored.get("enqueued") or in_flight:
             metrics.add_metric(name="CallbackDuplicate", unit="Count", value=1)
             logger.info("duplicate callback dropped", extra={"idempotency_key": key})
             return key

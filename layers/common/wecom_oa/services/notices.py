@@ -148,15 +148,15 @@ class _StoredDepartments:
 
 
 def on_ack_click(card: Mapping[str, Any], event: Any) -> None:
-    """Record the acknowledgement (idempotent) and grey out the clicker's button in place."""
+    """Record the first acknowledgement (a repeat is a no-op) and grey out the clicker's button in place."""
     if getattr(event, "event_key", "ack") not in ("ack", ""):
         logger.warning("unexpected button on a notice card", extra={"key": event.event_key})
         return
     notice_id = card["ref"]["notice_id"]
     userid = event.from_user_name
-    first = repository().record_ack(notice_id, userid, get_clock().now())
-    if first:
-        metrics.add_metric(name="NoticeAcknowledged", unit=MetricUnit.Count, value=1)
+    if not repository().record_ack(notice_id, userid, get_clock().now()):
+        return  # a repeated click: the first one already updated the card
+    metrics.add_metric(name="NoticeAcknowledged", unit=MetricUnit.Count, value=1)
     from wecom_oa.adapters.wecom.cards import load_card_templates
 
     code = cards.take_response_code(card["pk"].removeprefix("CARD#"), userid)
