@@ -126,9 +126,8 @@ class CallbackSimulator:
 
     def click(self, userid: str, task_id: str, key: str) -> dict[str, Any]:
         from wecom_oa.clock import get_clock
-        from wecom_oa.services.wiring import wecom_credentials
-
         from wecom_oa.errors import OAError
+        from wecom_oa.services.wiring import wecom_credentials
 
         try:
             card = self.sandbox.card_by_task_id(task_id)

@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from wecom_oa.observability import logger, metrics
 from wecom_oa.services.events import process_message
 

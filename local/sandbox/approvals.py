@@ -18,12 +18,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from local.sandbox.directory import SandboxExtras
+from local.sandbox.errcodes import ApiError, Err
 from wecom_oa.clock import Clock
 from wecom_oa.domain.directory import StaticDirectory, leader
 from wecom_oa.errors import Conflict, Forbidden, NotFound
-
-from local.sandbox.directory import SandboxExtras
-from local.sandbox.errcodes import ApiError, Err
 
 WECOM_TZ = ZoneInfo("Asia/Shanghai")  # sp_no dates are China dates
 MAX_WINDOW_SECONDS = 31 * 86_400

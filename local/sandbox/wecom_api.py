@@ -32,14 +32,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from wecom_oa.clock import Clock
-from wecom_oa.domain.directory import StaticDirectory, User
-from wecom_oa.errors import Forbidden, InvalidInput, NotFound
-
 from local.sandbox import payloads
 from local.sandbox.approvals import ApprovalStore
 from local.sandbox.directory import SECONDS_PER_DAY, SandboxCompany, SandboxExtras
 from local.sandbox.errcodes import ApiError, Err
+from wecom_oa.clock import Clock
+from wecom_oa.domain.directory import StaticDirectory, User
+from wecom_oa.errors import Forbidden, InvalidInput, NotFound
 
 TOKEN_TTL_SECONDS = 7200
 RESPONSE_CODE_TTL = timedelta(hours=72)

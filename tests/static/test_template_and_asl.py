@@ -132,3 +132,8 @@ def test_iam_policies_name_their_resources(transformed: dict[str, Any]) -> None:
 
 def test_no_literal_partition_in_template() -> None:
     assert "arn:aws:" not in (ROOT / "template.yaml").read_text(encoding="utf-8")
+
+
+def test_ruff_is_clean() -> None:
+    result = subprocess.run([_bin("ruff"), "check", str(ROOT)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

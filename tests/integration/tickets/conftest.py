@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from wecom_oa.adapters.dynamo import DynamoTable
 from wecom_oa.adapters.dynamo_tickets import TicketRepository
 from wecom_oa.domain.tickets import NewTicket, TicketCatalog, load_catalog, open_ticket

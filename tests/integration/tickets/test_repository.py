@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from wecom_oa.adapters.dynamo import Keys
 from wecom_oa.domain.tickets import Status, apply_action
 from wecom_oa.errors import AlreadyExists, IllegalTransition, InvalidInput, NotFound, StaleVersion

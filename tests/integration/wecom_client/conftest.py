@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from wecom_oa.adapters.dynamo import DynamoTable
 
 TABLE = "wecom-oa-test"

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from chinese_calendar.constants import holidays as CC_HOLIDAYS
 from chinese_calendar.constants import workdays as CC_WORKDAYS
+
 from wecom_oa.domain.calendar import CalendarConfig
 
 MINUTE = timedelta(minutes=1)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from wecom_oa.domain.calendar import BusinessCalendar, CalendarConfig, load_calendars
 from wecom_oa.errors import ConfigurationError, InvalidInput
 

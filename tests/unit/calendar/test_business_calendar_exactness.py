@@ -13,6 +13,7 @@ import pytest
 from calendar_reference import MinuteWalker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from wecom_oa.domain.calendar import BusinessCalendar, CalendarConfig, load_calendars
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

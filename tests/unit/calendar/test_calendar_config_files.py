@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+
 from wecom_oa.domain.calendar import BusinessCalendar, CalendarConfig, load_calendars, load_sla_texts
 from wecom_oa.errors import ConfigurationError
 

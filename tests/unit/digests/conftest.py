@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from wecom_oa.domain.digests import Templates
 from wecom_oa.domain.directory import StaticDirectory
 

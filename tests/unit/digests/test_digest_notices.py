@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
+
 from wecom_oa.domain.digests import Templates, byte_len, split_markdown
 from wecom_oa.domain.directory import Department, StaticDirectory, User
 from wecom_oa.domain.notices import (

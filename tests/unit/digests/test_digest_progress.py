@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from wecom_oa.domain.digests import Templates
 from wecom_oa.domain.progress import (
     ActualReport,

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import pytest
 import yaml
+
 from wecom_oa.domain.digests import (
     APP_MARKDOWN_LIMIT,
     ROBOT_MARKDOWN_LIMIT,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from wecom_oa.domain.directory import StaticDirectory
 from wecom_oa.domain.prechecks import ApprovalTemplates, builtin_prechecks
 from wecom_oa.domain.rules import ApprovalRequest, EvaluationContext, RuleSet

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from wecom_oa.domain.rules import CellSyntaxError, InputSpec, parse_cell, parse_duration
 
 MONEY = InputSpec(type="money")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from wecom_oa.domain.rules import AmbiguousMatch, NoRuleMatched, evaluate
 
 

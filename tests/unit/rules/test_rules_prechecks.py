@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from wecom_oa.domain.prechecks import (
     ApprovalTemplates,
     CheckSubject,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+
 from wecom_oa.domain.rules_lint import RuleRegistry, load_ruleset
 from wecom_oa.errors import ConfigurationError, NotFound
 

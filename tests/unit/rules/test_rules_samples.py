@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from wecom_oa.domain.rules_lint import RuleRegistry, Sample, load_samples, run_sample
 from wecom_oa.settings import PACKAGE_DIR
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from wecom_oa.domain.prechecks import InMemorySeenInvoices, InvoiceUse, StaticBudgets, StaticLeaveBalances
 from wecom_oa.domain.rules import evaluate
 from wecom_oa.errors import InvalidInput

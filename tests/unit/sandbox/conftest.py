@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wecom_oa.clock import ManualClock
 
 from local.sandbox.directory import SandboxCompany, load_sandbox_directory
 from local.sandbox.wecom_api import WeComSandbox
+from wecom_oa.clock import ManualClock
 
 TESTS = Path(__file__).resolve().parents[2]
 COMPANY_FILE = TESTS / "fixtures" / "sandbox" / "company.yaml"

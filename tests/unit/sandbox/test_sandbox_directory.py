@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from wecom_oa.domain.directory import department_head, leader
-from wecom_oa.errors import ConfigurationError
 
 from local.sandbox.directory import DEMO_DIRECTORY, company_from_mapping, load_sandbox_directory
+from wecom_oa.domain.directory import department_head, leader
+from wecom_oa.errors import ConfigurationError
 
 
 @pytest.fixture(scope="module")

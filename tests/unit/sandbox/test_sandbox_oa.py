@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from wecom_oa.errors import Conflict, Forbidden, NotFound
 
 EXPENSE = Path(__file__).resolve().parents[2] / "events" / "sandbox" / "applyevent_expense.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from wecom_oa.errors import Forbidden, InvalidInput, NotFound
 
 CALLBACK_CARDS = ["button_interaction", "vote_interaction", "multiple_interaction", "text_notice_with_menu"]

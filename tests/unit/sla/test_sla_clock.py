@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
 from wecom_oa.domain.calendar import load_calendars
 from wecom_oa.domain.sla import SlaState, evaluate, load_sla_policies
 from wecom_oa.errors import ConfigurationError, IllegalTransition, InvalidInput

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from wecom_oa.domain.calendar import load_calendars
 from wecom_oa.domain.sla import SlaPolicySet, load_sla_policies, parse_duration
 from wecom_oa.errors import ConfigurationError

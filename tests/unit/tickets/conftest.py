@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from wecom_oa.domain.tickets import NewTicket, Outcome, TicketCatalog, load_catalog, open_ticket
 
 T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 Asia/Shanghai

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+
 from wecom_oa.domain.tickets import Status, Target, apply_action, open_ticket
 from wecom_oa.errors import IllegalTransition, InvalidInput
 from wecom_oa.http import error_response

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from wecom_oa.domain.tickets import (
     DEFAULT_CATALOG_PATH,
     MAX_FIELDS_PER_TEMPLATE,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from wecom_oa.domain.tickets import Status, apply_action, dwell_times
 from wecom_oa.errors import Forbidden
 

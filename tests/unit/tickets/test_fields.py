@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from wecom_oa.domain.tickets import Status, field_problems, validate_fields
 from wecom_oa.errors import InvalidInput
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from wecom_oa.domain.tickets import Action, Notify, SlaChange, Status, Target, Ticket, apply_action
 from wecom_oa.errors import IllegalTransition, InvalidInput
 

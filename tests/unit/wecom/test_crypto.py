@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from wechatpy.work.crypto import WeChatCrypto
+
 from wecom_oa import errors
 from wecom_oa.adapters.wecom.crypto import (
     ComputeSignatureError,

@@ -10,6 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wechatpy.work.crypto import WeChatCrypto
+
 from wecom_oa.adapters.wecom.crypto import WeComCrypto, WeComCryptoError
 from wecom_oa.adapters.wecom.parser import MalformedEvent, parse_event
 

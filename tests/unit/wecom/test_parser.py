@@ -6,6 +6,7 @@ import json
 
 import pytest
 from wechatpy.work import parse_message
+
 from wecom_oa.adapters.wecom.parser import MalformedEvent, parse_event
 from wecom_oa.errors import InvalidInput
 from wecom_oa.models.wecom_events import (

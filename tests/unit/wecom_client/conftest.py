@@ -6,11 +6,11 @@ import random
 from datetime import UTC, datetime
 
 import pytest
+
+from tests.fixtures.wecom_api.router import AGENT_ID, API_BASE, CORP_ID, SECRET, WeComFixtureRouter
 from wecom_oa.adapters.wecom.client import WeComClient
 from wecom_oa.adapters.wecom.token_cache import MemoryTokenStore, TokenCache
 from wecom_oa.clock import ManualClock
-
-from tests.fixtures.wecom_api.router import AGENT_ID, API_BASE, CORP_ID, SECRET, WeComFixtureRouter
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from tests.fixtures.wecom_api.router import load
 from wecom_oa.adapters.wecom.client import (
     TEXT_LIMIT,
     base_task_id,
@@ -16,8 +18,6 @@ from wecom_oa.adapters.wecom.client import (
     utf8_len,
 )
 from wecom_oa.errors import InvalidInput
-
-from tests.fixtures.wecom_api.router import load
 
 
 @pytest.mark.parametrize("n", [1, 999, 1000, 1001, 6000])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from wecom_oa.adapters.wecom.cards import (
     ACCEPT,
     ACK,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
+from tests.fixtures.wecom_api.router import AGENT_ID, load
 from wecom_oa.adapters.wecom.client import ApprovalDetail
 from wecom_oa.adapters.wecom.errors import ContentTooLarge
 from wecom_oa.errors import InvalidInput
-
-from tests.fixtures.wecom_api.router import AGENT_ID, load
 
 
 def test_given_first_call_when_sending_then_token_fetched_once_and_passed_as_query(client, router):

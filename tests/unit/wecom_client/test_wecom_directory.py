@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from wecom_oa.adapters.wecom.directory import WeComDirectory
 from wecom_oa.domain.directory import leader
 from wecom_oa.errors import NotFound

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+
+from tests.fixtures.wecom_api.router import load
 from wecom_oa.adapters.wecom import errors as e
 from wecom_oa.errors import (
     ConfigurationError,
@@ -12,8 +14,6 @@ from wecom_oa.errors import (
     UpstreamError,
     UpstreamThrottled,
 )
-
-from tests.fixtures.wecom_api.router import load
 
 FAMILIES = {
     -1: UpstreamThrottled, 45009: UpstreamThrottled, 45033: UpstreamThrottled,
