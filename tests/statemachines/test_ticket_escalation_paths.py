@@ -82,3 +82,20 @@ def test_resolving_the_ticket_stops_pending_escalations(local_app) -> None:
     set_clock(VirtualClock(get_clock().now(), scale=SCALE))
     time.sleep(0.5)  # ~7 virtual hours: a pending escalation would have fired by now
     assert not [m for m in local_app.messages() if "工单升级" in (m.get("content") or "")]
+
+
+def test_the_reconciler_rearms_an_open_ticket_whose_timer_died(local_app) -> None:
+    set_clock(VirtualClock(datetime.fromisoformat("2026-11-23T09:00:00+08:00"), scale=1e-3))
+    _, ticket = local_app.http("POST", "/tickets", {
+        "type": "repair", "title": "冷却塔异响", "reporter": "chenjing", "priority": "P3",
+        "fields": {"device_name": "冷却塔", "location": "屋顶"}})
+    sfn = local_app.stack.client("stepfunctions")
+    (running,) = _executions(local_app, ticket["id"])
+    sfn.stop_execution(executionArn=running["executionArn"], cause="simulated loss")
+    _wait(lambda: sfn.describe_execution(executionArn=running["executionArn"])["status"] != "RUNNING")
+    # When the reconcile schedule fires, Then the next generation is armed, and only once
+    first = local_app.stack.fire("ticket-reconcile")["result"]
+    second = local_app.stack.fire("ticket-reconcile")["result"]
+    assert (first["rearmed"], second["rearmed"]) == (1, 0)
+    names = {e["name"]: e["status"] for e in _executions(local_app, ticket["id"])}
+    assert names[f"{ticket['id']}-g2"] == "RUNNING"

@@ -513,3 +513,10 @@ def _vacation(value: dict[str, Any]) -> dict[str, Any]:
     day = lambda ts: datetime.fromtimestamp(int(ts or 0), UTC).date().isoformat()  # noqa: E731
     return {"leave_type": by_name.get(name, "other"), "start": day(span.get("new_begin")),
             "end": day(span.get("new_end")), "days": Decimal(int(span.get("new_duration") or 0)) / SECONDS_PER_DAY}
+
+
+def reconcile() -> dict[str, int]:
+    """Schedule `approval-reconcile`: feed approvals whose callbacks were missed (see services.reconcile)."""
+    from wecom_oa.services.reconcile import reconcile_approvals
+
+    return reconcile_approvals()

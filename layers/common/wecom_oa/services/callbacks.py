@@ -92,7 +92,12 @@ def receive(event: dict[str, Any]) -> str:
     signature, timestamp, nonce = _require(_query(event), _QUERY_FIELDS)
     body = _body(event)
     plaintext = _crypto().decrypt_callback(signature, timestamp, nonce, body)
-    parsed = parse_event(plaintext)
+    return accept(parse_event(plaintext))
+
+
+def accept(parsed: Any) -> str:
+    """Store a parsed event under its idempotency key and enqueue it once (the reconciler feeds
+    missed approvals through here too). Returns the key."""
     key = parsed.idempotency_key
     now = get_clock().now()
     record = {
@@ -156,3 +161,7 @@ def _reject(status: int, code: str, message: str) -> dict[str, Any]:
 
 
 
+
+
+def is_known(key: str) -> bool:
+    return app_table().get(Keys.callback_event(key)) is not None
