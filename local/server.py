@@ -42,6 +42,16 @@ def _prepare_environment(port: int, moto_port: int) -> None:
     time.tzset()
 
 
+def _sandbox_robot_keys() -> None:
+    """The sandbox company's robots become the product's robot keys (deployed: the secret's robot_keys)."""
+    from local.sandbox.directory import load_sandbox_directory
+    from wecom_oa.settings import get_settings
+
+    if "WECOM_ROBOT_KEYS" not in os.environ:
+        company = load_sandbox_directory(get_settings().sandbox_directory)
+        os.environ["WECOM_ROBOT_KEYS"] = json.dumps({r.name: r.key for r in company.extras.robots})
+
+
 class LocalApp:
     """WSGI app: sandbox routes, then the template's API routes."""
 
@@ -192,6 +202,7 @@ def main() -> None:
     moto.start()
 
     stack = LocalStack().deploy()
+    _sandbox_robot_keys()
     sandbox = build_sandbox()
     stack.start_pollers()
     ScheduleRunner(stack).start()

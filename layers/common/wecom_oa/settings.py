@@ -58,6 +58,8 @@ class Settings(BaseModel):
     wecom_secret: SecretStr | None = Field(None, alias="WECOM_SECRET")
     wecom_token: SecretStr | None = Field(None, alias="WECOM_TOKEN")
     wecom_encoding_aes_key: SecretStr | None = Field(None, alias="WECOM_ENCODING_AES_KEY")
+    # Local mode only: JSON {robot name: webhook key}; deployed, robot keys live in the secret.
+    wecom_robot_keys: SecretStr | None = Field(None, alias="WECOM_ROBOT_KEYS")
     # Upper bound of a callback body; larger bodies are refused with 413 before any parsing.
     callback_max_body_bytes: int = Field(64 * 1024, alias="CALLBACK_MAX_BODY_BYTES", gt=0)
     # How long a callback's idempotency record is kept (WeCom retries within seconds; ≥ 1 day).

@@ -59,11 +59,25 @@ def wecom_credentials() -> WeComCredentials:
             secret = s.wecom_secret.get_secret_value()
             token = s.wecom_token.get_secret_value()
             aes = s.wecom_encoding_aes_key.get_secret_value()
-            robots = {}
+            robots = _robot_keys(s.wecom_robot_keys.get_secret_value() if s.wecom_robot_keys else "")
         redactor.register(secret, token, aes, *robots.values())
         return WeComCredentials(s.wecom_corp_id, s.wecom_agent_id, secret, token, aes, robots)
 
     return _cached("credentials", build)
+
+
+def _robot_keys(raw: str) -> dict[str, str]:
+    import json
+
+    if not raw:
+        return {}
+    try:
+        keys = json.loads(raw)
+    except ValueError:
+        raise ConfigurationError("WECOM_ROBOT_KEYS must be a JSON object {name: key}") from None
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise ConfigurationError("WECOM_ROBOT_KEYS must be a JSON object {name: key}")
+    return keys
 
 
 def set_wecom_transport(transport: Any) -> None:
@@ -73,6 +87,7 @@ def set_wecom_transport(transport: Any) -> None:
         _transport = transport
         _cache.pop("wecom_client", None)
         _cache.pop("directory", None)
+        _cache.pop("sender", None)
 
 
 def wecom_client() -> Any:
@@ -91,6 +106,27 @@ def wecom_client() -> Any:
                            cache, http=http, clock=get_clock())
 
     return _cached("wecom_client", build)
+
+
+def send_ledger() -> Any:
+    def build() -> Any:
+        from wecom_oa.adapters.dynamo import app_table
+        from wecom_oa.adapters.wecom.ratelimit import DynamoSendLedger
+
+        return DynamoSendLedger(app_table())
+
+    return _cached("send_ledger", build)
+
+
+def sender() -> Any:
+    """The paced sender every app message of the services goes through (services/sending.py)."""
+    def build() -> Any:
+        from wecom_oa.adapters.dynamo import app_table
+        from wecom_oa.services.sending import PacedSender, events_queue_enqueue
+
+        return PacedSender(wecom_client(), send_ledger(), app_table(), events_queue_enqueue)
+
+    return _cached("sender", build)
 
 
 def directory() -> Any:

@@ -1,0 +1,157 @@
+"""`make run` for real: the local server as a subprocess on a loopback port, driven over HTTP.
+
+Covers the local-mode contract (ready line, /health, the sandbox routes), the callback answers
+over HTTP with Tencent's official sample identity, and the repair-ticket scenario on a virtual
+clock (LOCAL_CLOCK_START on a workday morning, LOCAL_TIME_SCALE=0.001: supervisor, then director,
+nothing after it is resolved)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OFFICIAL = {v["id"]: v for v in json.loads(
+    (ROOT / "tests" / "fixtures" / "wecom_vectors" / "official_vectors.json").read_text(encoding="utf-8"))}
+VECTOR = OFFICIAL["official_2016_url_verification"]
+POST_VECTOR = OFFICIAL["official_2016_post_text_utf8"]
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+
+    def call(self, method: str, path: str, body: bytes | dict | None = None) -> tuple[int, str]:
+        data = json.dumps(body, ensure_ascii=False).encode() if isinstance(body, dict) else body
+        request = Request(self.base + path, data=data, method=method)
+        try:
+            with urlopen(request, timeout=20) as resp:
+                return resp.status, resp.read().decode()
+        except HTTPError as err:
+            return err.code, err.read().decode()
+
+    def json(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
+        status, text = self.call(method, path, body)
+        return status, json.loads(text) if text else None
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT", "LOCAL_", "WECOM_"))}
+    env.update({
+        "PORT": str(port), "PYTHONPATH": f"{ROOT / 'layers' / 'common'}{os.pathsep}{ROOT}",
+        "WECOM_TOKEN": VECTOR["token"], "WECOM_ENCODING_AES_KEY": VECTOR["encoding_aes_key"],
+        "WECOM_CORP_ID": VECTOR["receive_id"],
+        "LOCAL_CLOCK_START": "2026-11-23T09:00:00+08:00", "LOCAL_TIME_SCALE": "0.001",
+    })
+    proc = subprocess.Popen([sys.executable, "-m", "local.server"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 90
+    lines: list[str] = []
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        lines.append(line)
+        if "ready" in line:
+            break
+    else:
+        proc.kill()
+    if not any("ready" in line for line in lines):
+        proc.kill()
+        pytest.fail("local server never printed ready:\n" + "".join(lines[-40:]))
+    # keep draining its output so the pipe never blocks the server
+    import threading
+
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+    try:
+        yield Server(port)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_health_answers_200(server: Server) -> None:
+    status, body = server.json("GET", "/health")
+    assert status == 200 and body["status"] == "ok" and body["local_mode"] is True
+
+
+def test_get_echo_over_http_is_the_bare_plaintext(server: Server) -> None:
+    status, text = server.call("GET", "/wecom/callback?" + VECTOR["raw_query_string"])
+    assert (status, text) == (200, VECTOR["expected_plaintext"])
+
+
+def test_post_callback_over_http_is_acked_with_an_empty_body_and_bad_signature_is_403(server: Server) -> None:
+    query = urlencode(POST_VECTOR["query_params_decoded"])
+    body = POST_VECTOR["http_body"].encode()
+    assert server.call("POST", f"/wecom/callback?{query}", body) == (200, "")
+    assert server.call("POST", f"/wecom/callback?{query}", body) == (200, "")  # duplicate: same answer
+    bad = urlencode({**POST_VECTOR["query_params_decoded"], "msg_signature": "0" * 40})
+    assert server.call("POST", f"/wecom/callback?{bad}", body)[0] == 403
+
+
+def test_sandbox_lists_the_templates_schedules(server: Server) -> None:
+    status, schedules = server.json("GET", "/_sandbox/schedules")
+    assert status == 200
+    assert any("daily" in s["name"] for s in schedules)
+    assert {s["timezone"] for s in schedules} == {"Asia/Shanghai"}
+
+
+def test_sandbox_serves_the_wecom_api(server: Server) -> None:
+    status, body = server.json("GET", "/_sandbox/cgi-bin/gettoken?" + urlencode(
+        {"corpid": VECTOR["receive_id"], "corpsecret": "sandbox-corp-secret"}))
+    assert status == 200 and body["errcode"] == 0 and body["expires_in"] == 7200
+
+
+def _escalations(server: Server, ticket_id: str) -> list[dict]:
+    _, messages = server.json("GET", "/_sandbox/messages")
+    return [m for m in messages if ticket_id in (m.get("content") or "") and "工单升级" in m["content"]
+            and "首次响应" in m["content"]]
+
+
+def test_a_repair_ticket_left_alone_reaches_supervisor_then_director_and_nothing_after_resolve(server) -> None:
+    status, ticket = server.json("POST", "/tickets", {
+        "type": "repair", "title": "注塑机温控失灵", "reporter": "chenjing", "priority": "P3",
+        "fields": {"device_name": "注塑机", "location": "二号厂房"}})
+    assert status == 201, ticket
+    deadline = time.monotonic() + 40  # 1 h of business time = 3.6 s, 3 h = 10.8 s (plus lunch)
+    while time.monotonic() < deadline and len(_escalations(server, ticket["id"])) < 2:
+        time.sleep(0.25)
+    first = _escalations(server, ticket["id"])
+    assert [m["recipients"]["userids"] for m in first] == [["lina"], ["zhoujie"]], first
+    status, _ = server.json("POST", f"/tickets/{ticket['id']}/actions", {"action": "accept", "by": "zhangsan"})
+    assert status == 200
+    status, _ = server.json("POST", f"/tickets/{ticket['id']}/actions", {
+        "action": "resolve", "by": "zhangsan", "comment": "已修复",
+        "fields": {"repair_cost": 300, "fault_description": "温控模块损坏", "technician": "zhangsan"}})
+    assert status == 200
+    _, messages = server.json("GET", "/_sandbox/messages")
+    count = len([m for m in messages if ticket["id"] in (m.get("content") or "") and "工单升级" in m["content"]])
+    time.sleep(12)  # > 3 virtual hours: the resolution clock's escalations would fire without the stop
+    _, messages = server.json("GET", "/_sandbox/messages")
+    after = len([m for m in messages if ticket["id"] in (m.get("content") or "") and "工单升级" in m["content"]])
+    assert after == count
