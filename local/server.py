@@ -175,9 +175,11 @@ class ScheduleRunner(threading.Thread):
             for name, at in list(due.items()):
                 if at is not None and at <= now:
                     try:
-                        self.stack.fire(name)
+                        result = self.stack.fire(name)
+                        print(f"schedule {name} fired at {at.isoformat()}: {json.dumps(result, default=str)[:160]}",
+                              flush=True)
                     except Exception as exc:  # noqa: BLE001 - a failed run is logged; the next one still fires
-                        print(f"schedule {name} failed: {exc}", file=sys.stderr)
+                        print(f"schedule {name} failed at {at.isoformat()}: {exc}", file=sys.stderr, flush=True)
                     due[name] = next_fire_time(self.stack.schedules[name].expression,
                                                self.stack.schedules[name].timezone, now)
             time.sleep(0.2)
