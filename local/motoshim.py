@@ -9,6 +9,11 @@
    Timestamp waits compare against the clock's UTC now, which also removes moto's dependency on
    the process timezone (it subtracted a naive local `datetime.now()`).
 
+3. DynamoDB atomicity: moto 5.2.5 does not serialise requests, so two concurrent conditional
+   writes can both succeed and a failed transaction restores a table snapshot over a concurrent
+   write. `DynamoHandler.call_action` runs under one lock, giving each request the atomicity a
+   DynamoDB request has (read-then-write races between requests stay possible, as on AWS).
+
 `install()` is idempotent. The patched names are checked by the canary test so a moto upgrade
 fails loudly instead of silently running timers in real time.
 """
@@ -31,6 +36,7 @@ Handler = Callable[[dict[str, Any], Any], Any]
 _registry: dict[str, Handler] = {}
 _installed = False
 _lock = threading.Lock()
+_dynamodb_lock = threading.RLock()
 
 # Executions are allowed to run (clock permitting); a test may flip this to fail any Lambda call.
 ACCOUNT_ID = "123456789012"
@@ -151,6 +157,16 @@ def install() -> None:
             return original_wait(self, timeout=None if timeout is None else _real(timeout))
 
         callback.CallbackEndpoint.wait = scaled_callback_wait
+
+        from moto.dynamodb.responses import DynamoHandler
+
+        original_call_action = DynamoHandler.call_action
+
+        def atomic_call_action(self: Any) -> Any:
+            with _dynamodb_lock:
+                return original_call_action(self)
+
+        DynamoHandler.call_action = atomic_call_action
         _installed = True
 
 

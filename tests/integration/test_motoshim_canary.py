@@ -33,6 +33,9 @@ def test_patched_moto_internals_still_exist_with_the_expected_signatures() -> No
     assert hasattr(Timestamp, "_from_timestamp_string") and hasattr(Timestamp, "_create_failure_event")
     assert "timeout" in inspect.signature(CallbackEndpoint.wait).parameters
     assert hasattr(retrier_decl, "time")
+    from moto.dynamodb.responses import DynamoHandler
+
+    assert list(inspect.signature(DynamoHandler.call_action).parameters) == ["self"]
 
 
 def _run(sfn, definition: dict, payload: dict) -> dict:
@@ -123,3 +126,34 @@ def test_task_token_timeout_follows_the_virtual_clock(sfn) -> None:
     desc = _run(sfn, definition, {})
     assert desc["status"] == "FAILED" and desc.get("error") == "States.Timeout"
     assert time.monotonic() - t0 < 5
+
+
+def test_concurrent_conditional_writes_have_exactly_one_winner() -> None:
+    import threading
+
+    with mock_aws():
+        motoshim.install()
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+        for round_ in range(300):  # without the lock, ~1 round in 300 has two winners
+            wins: list[int] = []
+            barrier = threading.Barrier(4)
+
+            def claim(i: int, key: str = f"k{round_}", barrier: threading.Barrier = barrier,
+                      wins: list[int] = wins) -> None:
+                barrier.wait()
+                try:
+                    ddb.put_item(TableName="t", Item={"pk": {"S": key}, "w": {"N": str(i)}},
+                                 ConditionExpression="attribute_not_exists(pk)")
+                    wins.append(i)
+                except ddb.exceptions.ConditionalCheckFailedException:
+                    pass
+
+            threads = [threading.Thread(target=claim, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert len(wins) == 1, f"round {round_}: {len(wins)} winners"

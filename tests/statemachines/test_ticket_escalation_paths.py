@@ -3,9 +3,13 @@ scaled virtual clock (an hour of timers passes in well under a second)."""
 
 from __future__ import annotations
 
+import json
+import threading
 import time
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import pytest
 
 from wecom_oa.clock import VirtualClock, set_clock
@@ -99,3 +103,197 @@ def test_the_reconciler_rearms_an_open_ticket_whose_timer_died(local_app) -> Non
     assert (first["rearmed"], second["rearmed"]) == (1, 0)
     names = {e["name"]: e["status"] for e in _executions(local_app, ticket["id"])}
     assert names[f"{ticket['id']}-g2"] == "RUNNING"
+
+
+# -- issue 6: calendars, wall-time countdowns, pauses, duplicate timers, the accept card ------------
+FAST = 5e-5  # one virtual hour = 0.18 s: enough resolution to tell Saturday from Monday
+
+
+@pytest.fixture
+def atomic_dynamo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each DynamoDB request atomic, as on AWS: moto 5.2.5 evaluates a condition and writes without
+    a lock, so two timers (threads) can both pass `sla_rev = :r` — a race real DynamoDB never has."""
+    from wecom_oa.adapters.dynamo import DynamoTable
+
+    lock = threading.Lock()
+    original = DynamoTable._call
+
+    def call(self, operation: str, **kwargs):
+        with lock:
+            return original(self, operation, **kwargs)
+
+    monkeypatch.setattr(DynamoTable, "_call", call)
+
+
+def _repair(app, title: str, priority: str = "P3") -> dict:
+    status, ticket = app.http("POST", "/tickets", {
+        "type": "repair", "title": title, "reporter": "chenjing", "priority": priority,
+        "fields": {"device_name": "设备", "location": "一号厂房"}})
+    assert status == 201, ticket
+    return ticket
+
+
+def _act(app, ticket_id: str, body: dict) -> dict:
+    status, out = app.http("POST", f"/tickets/{ticket_id}/actions", body)
+    assert status == 200, out
+    return out
+
+
+def _get(app, ticket_id: str) -> dict:
+    status, out = app.http("GET", f"/tickets/{ticket_id}")
+    assert status == 200, out
+    return out
+
+
+def _sla_messages(app, ticket_id: str, prefix: str, clock_label: str) -> list[dict]:
+    return [m for m in app.messages() if (m.get("content") or "").startswith(prefix)
+            and ticket_id in m["content"] and clock_label in m["content"]]
+
+
+def _at(message: dict) -> datetime:
+    return datetime.fromisoformat(message["at"].replace("Z", "+00:00"))
+
+
+def _local(moment: datetime) -> datetime:
+    return moment.astimezone(SHANGHAI)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_given_a_friday_evening_repair_before_a_tiaoxiu_saturday_when_unanswered_then_both_levels_fire_that_saturday(
+    local_app,
+) -> None:
+    # Given Friday 2026-02-13 17:30, and the next day is a make-up workday (调休) before Spring Festival
+    saturday = date(2026, 2, 14)
+    assert saturday.weekday() == 5 and chinese_calendar.is_workday(saturday)
+    set_clock(VirtualClock(datetime.fromisoformat("2026-02-13T17:30:00+08:00"), scale=FAST))
+    ticket = _repair(local_app, "灌装机停机")
+    deadline = datetime.fromisoformat(ticket["sla"]["first_response"]["deadline"])
+    # Then the 1 h business deadline counts the working Saturday morning
+    assert _local(deadline).date() == saturday
+    # When nobody answers
+    _wait(lambda: len(_sla_messages(local_app, ticket["id"], "【工单升级 L2】", "首次响应")) == 1)
+    (level1,) = _sla_messages(local_app, ticket["id"], "【工单升级 L1】", "首次响应")
+    (level2,) = _sla_messages(local_app, ticket["id"], "【工单升级 L2】", "首次响应")
+    # Then L1 (1 h) and L2 (3 h of business time) both fire on that Saturday, to lina then zhoujie
+    assert deadline <= _at(level1) and _local(_at(level1)).date() == saturday
+    assert _at(level2) - deadline >= timedelta(hours=2) and _local(_at(level2)).date() == saturday
+    assert (level1["recipients"]["userids"], level2["recipients"]["userids"]) == (["lina"], ["zhoujie"])
+    _act(local_app, ticket["id"], {"action": "close", "by": "zhangsan", "reason": "测试结束"})
+
+
+def test_given_a_complaint_filed_on_a_friday_night_then_it_escalates_exactly_24_wall_hours_later_at_night(
+    local_app,
+) -> None:
+    # Given a complaint at 23:00 on Friday; 24 h later is Saturday night, outside any business hours
+    set_clock(VirtualClock(datetime.fromisoformat("2026-03-06T23:00:00+08:00"), scale=1e-3))
+    status, ticket = local_app.http("POST", "/tickets", {
+        "type": "complaint", "title": "快递外箱破损", "reporter": "chenjing",
+        "fields": {"severity": "minor", "description": "收到的货物外箱破损"}})
+    assert status == 201, ticket
+    created = datetime.fromisoformat(ticket["created_at"])
+    deadline = datetime.fromisoformat(ticket["sla"]["resolution"]["deadline"])
+    assert deadline - created == timedelta(hours=24)
+    assert not chinese_calendar.is_workday(_local(deadline).date()) and _local(deadline).hour == 23
+    # When the day goes by (the clock skips to 10 minutes before the deadline) and the handler accepts:
+    # accepting stops the first-response clock, not the complaint's countdown
+    set_clock(VirtualClock(deadline - timedelta(minutes=10), scale=1e-3))
+    _act(local_app, ticket["id"], {"action": "accept", "by": "sunxiaomei"})
+    _wait(lambda: _sla_messages(local_app, ticket["id"], "【工单升级 L1】", "解决"))
+    # Then the breach and L1 fire at the 24 h mark, at night: the handler's leader and the 客服主管 tag
+    (level1,) = _sla_messages(local_app, ticket["id"], "【工单升级 L1】", "解决")
+    (breach,) = _sla_messages(local_app, ticket["id"], "【SLA 超时】", "解决")
+    for message in (level1, breach):
+        assert deadline <= _at(message) < deadline + timedelta(minutes=5)
+    assert sorted(level1["recipients"]["userids"]) == ["lina", "wufang"]
+    assert breach["recipients"]["userids"] == ["sunxiaomei"]
+    assert not _sla_messages(local_app, ticket["id"], "【工单升级", "首次响应")
+    _act(local_app, ticket["id"], {"action": "close", "by": "sunxiaomei", "reason": "测试结束"})
+
+
+def test_given_a_ticket_waiting_for_the_customer_when_resumed_then_the_deadline_moves_by_the_paused_time(
+    local_app,
+) -> None:
+    # Given an urgent repair (7x24 calendar: business time is wall time) accepted by the on-call engineer
+    set_clock(VirtualClock(datetime.fromisoformat("2026-11-24T10:00:00+08:00"), scale=1e-3))
+    ticket = _repair(local_app, "主控柜跳闸", priority="P1")
+    _act(local_app, ticket["id"], {"action": "accept", "by": "zhangsan"})
+    before = datetime.fromisoformat(_get(local_app, ticket["id"])["sla"]["resolution"]["deadline"])
+    # When it waits for the customer for a few virtual minutes, then resumes
+    waiting = _act(local_app, ticket["id"], {"action": "wait_customer", "by": "zhangsan", "comment": "请提供照片"})
+    assert waiting["sla"]["resolution"]["paused"] is True and waiting["sla"]["resolution"]["deadline"] is None
+    time.sleep(0.3)
+    _act(local_app, ticket["id"], {"action": "resume", "by": "zhangsan", "comment": "已收到照片"})
+    after_view = _get(local_app, ticket["id"])
+    after = datetime.fromisoformat(after_view["sla"]["resolution"]["deadline"])
+    # Then the deadline moved by exactly the paused time (from the ticket's own history)
+    at = {e["action"]: datetime.fromisoformat(e["at"]) for e in after_view["history"]}
+    paused = at["resume"] - at["wait_customer"]
+    assert paused >= timedelta(minutes=4)
+    assert after - before == paused
+    assert after_view["dwell"]["by_status"]["waiting_customer"]["wall"] == _iso_duration(paused)
+    _act(local_app, ticket["id"], {"action": "close", "by": "zhangsan", "reason": "测试结束"})
+
+
+def _iso_duration(delta: timedelta) -> str:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(timedelta).dump_python(delta, mode="json")
+
+
+def test_given_a_duplicated_timer_of_the_same_generation_then_each_sla_action_notifies_once(
+    atomic_dynamo, local_app,
+) -> None:
+    # Given a Monday-morning repair whose timer execution is duplicated by hand (same input, other name)
+    set_clock(VirtualClock(datetime.fromisoformat("2026-11-23T09:00:00+08:00"), scale=FAST))
+    ticket = _repair(local_app, "输送带跑偏")
+    sfn = local_app.stack.client("stepfunctions")
+    arn = local_app.stack.physical["TicketEscalationStateMachine"]["Arn"]
+    sfn.start_execution(stateMachineArn=arn, name=f"{ticket['id']}-g1-dup",
+                        input=json.dumps({"ticket_id": ticket["id"], "generation": 1}))
+    # When the first-response escalations and the resolution warning (6.4 business hours) come due
+    _wait(lambda: _sla_messages(local_app, ticket["id"], "【SLA 预警】", "解决"))
+    time.sleep(0.2)
+    # Then every SLA action was sent exactly once, although two timers evaluated it
+    # (the first-response warning may be skipped: at this scale request latency can outrun its 48 min)
+    for prefix, clock in (("【SLA 超时】", "首次响应"), ("【工单升级 L1】", "首次响应"), ("【工单升级 L2】", "首次响应"),
+                          ("【SLA 预警】", "解决")):
+        assert len(_sla_messages(local_app, ticket["id"], prefix, clock)) == 1, (prefix, clock)
+    # And the duplicate ends itself once the ticket moves to the next generation
+    _act(local_app, ticket["id"], {"action": "close", "by": "zhangsan", "reason": "测试结束"})
+    _wait(lambda: all(e["status"] != "RUNNING" for e in _executions(local_app, ticket["id"])))
+    statuses = {e["name"]: e["status"] for e in _executions(local_app, ticket["id"])}
+    assert statuses[f"{ticket['id']}-g1-dup"] == "SUCCEEDED"
+
+
+def test_given_an_assigned_ticket_when_the_handler_clicks_accept_on_the_card_then_first_response_escalations_stop(
+    local_app,
+) -> None:
+    # Given a new repair: the tech_support dispatcher gets an interactive card with an accept button
+    set_clock(VirtualClock(datetime.fromisoformat("2026-11-23T09:00:00+08:00"), scale=1e-3))
+    ticket = _repair(local_app, "激光切割机报警")
+    (sent,) = [m for m in local_app.messages() if m.get("task_id") and m["card"]["main_title"]["title"] == "激光切割机报警"]
+    assert sent["recipients"]["userids"] == ["zhangsan"]
+    assert [b["key"] for b in sent["card"]["button_list"]] == ["accept"]
+    assert ticket["id"] in sent["card"]["main_title"]["desc"]
+    # When zhangsan clicks 接单
+    local_app.click("zhangsan", sent["task_id"], "accept")
+    # Then the ticket is accepted by the clicker and the first-response clock stopped
+    accepted = _get(local_app, ticket["id"])
+    assert (accepted["status"], accepted["assignee"]) == ("in_progress", "zhangsan")
+    assert accepted["sla"]["first_response"]["stopped_at"] is not None
+    assert [e["action"] for e in accepted["history"]] == ["create", "accept"]
+    # And when the day runs on (a fast clock; the timer is re-armed by the reconciler to pick it up)
+    set_clock(VirtualClock(datetime.fromisoformat(accepted["updated_at"]), scale=FAST))
+    sfn = local_app.stack.client("stepfunctions")
+    for e in _executions(local_app, ticket["id"]):
+        if e["status"] == "RUNNING":
+            sfn.stop_execution(executionArn=e["executionArn"], cause="re-arm on the fast clock")
+    _wait(lambda: all(e["status"] != "RUNNING" for e in _executions(local_app, ticket["id"])))
+    assert local_app.stack.fire("ticket-reconcile")["result"]["rearmed"] == 1
+    _wait(lambda: _sla_messages(local_app, ticket["id"], "【SLA 预警】", "解决"))
+    # Then no first-response escalation or breach fired, though their times (10:00, 12:00) passed
+    assert not _sla_messages(local_app, ticket["id"], "【工单升级", "首次响应")
+    assert not _sla_messages(local_app, ticket["id"], "【SLA 超时】", "首次响应")
+    _act(local_app, ticket["id"], {"action": "close", "by": "zhangsan", "reason": "测试结束"})

@@ -10,12 +10,12 @@ from wecom_oa.domain.tickets import Priority, route
 @pytest.mark.parametrize(
     ("type_", "priority", "fields", "expected"),
     [
-        ("complaint", "P2", {"severity": "major"}, ("customer_service", "cs_lead", ("cs_director",), "critical_complaint")),
+        ("complaint", "P2", {"severity": "major"}, ("customer_service", "lina", ("zhoujie",), "critical_complaint")),
         ("complaint", "P2", {"severity": "minor"}, ("customer_service", None, (), "default")),
-        ("refund", "P3", {"refund_amount": "5000.00"}, ("finance", None, ("finance_manager",), "large_refund")),
+        ("refund", "P3", {"refund_amount": "5000.00"}, ("finance", None, ("zhaomin",), "large_refund")),
         ("refund", "P3", {"refund_amount": "4999.99"}, ("finance", None, (), "default")),
-        ("repair", "P3", {"fault_category": "electrical"}, ("field_service", None, ("safety_officer",), "electrical_repair")),
-        ("repair", "P1", {"fault_category": "mechanical"}, ("tech_support", "tech_oncall", ("tech_manager",), "urgent_repair")),
+        ("repair", "P3", {"fault_category": "electrical"}, ("field_service", None, ("xuming",), "electrical_repair")),
+        ("repair", "P1", {"fault_category": "mechanical"}, ("tech_support", "zhangsan", ("zhoujie",), "urgent_repair")),
         ("repair", "P3", {}, ("tech_support", None, (), "default")),
         ("inquiry", "P4", {}, ("customer_service", None, (), "default")),
     ],
@@ -37,5 +37,5 @@ def test_given_open_ticket_when_routed_then_ticket_carries_route(open_new):
     outcome = open_new("refund", {"severity": "minor", "description": "重复扣款", "refund_amount": 8000,
                                   "customer_record": {"kind": "order", "id": "SO-9"}})
     t = outcome.ticket
-    assert (t.team, t.assignee, t.cc, t.route_rule) == ("finance", None, ("finance_manager",), "large_refund")
+    assert (t.team, t.assignee, t.cc, t.route_rule) == ("finance", None, ("zhaomin",), "large_refund")
     assert t.priority == Priority.P3  # the type's default

@@ -183,7 +183,7 @@ def test_given_new_ticket_when_opened_then_handler_gets_card_and_clocks_start(op
     ops = [(e.op, e.clock) for e in outcome.effects if isinstance(e, SlaChange)]
     notes = {e.template: e.to for e in outcome.effects if isinstance(e, Notify)}
     assert ops == [("start", "response"), ("start", "resolution")]
-    assert notes == {"ticket.assigned": ("cs_lead",), "ticket.cc": ("cs_director",)}
+    assert notes == {"ticket.assigned": ("lina",), "ticket.cc": ("zhoujie",)}
     assert (outcome.entry.action, outcome.entry.seq, outcome.entry.by) == ("create", 1, "reporter1")
 
 

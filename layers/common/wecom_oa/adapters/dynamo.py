@@ -24,6 +24,7 @@ Every write that protects an invariant is conditional; `ConditionalCheckFailedEx
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -86,6 +87,16 @@ class Keys:
     @staticmethod
     def token(corp_id: str, agent: str) -> dict[str, str]:
         return {"pk": f"TOKEN#{corp_id}#{agent}", "sk": Keys.META}
+
+    @staticmethod
+    def send_ledger(app: str, userid: str, hour: datetime) -> dict[str, str]:
+        """One member's send counters for one UTC hour (`hour` is the hour's start, UTC)."""
+        return {"pk": f"SENDLEDGER#{app}#{userid}", "sk": f"H#{hour:%Y%m%dT%H}"}
+
+    @staticmethod
+    def pending_send(pending_id: str) -> dict[str, str]:
+        """A send deferred by the send ledger, until every recipient has been sent to."""
+        return {"pk": f"PENDINGSEND#{pending_id}", "sk": Keys.META}
 
     @staticmethod
     def open_index(kind: str, group: str | None, due_iso: str, item_id: str) -> dict[str, str]:

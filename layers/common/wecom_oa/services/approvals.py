@@ -175,7 +175,7 @@ def _tell_applicant_auto_rejected(item: dict[str, Any]) -> None:
     t = texts()
     content = t.text("messages", "auto_rejected", type_name=type_name(item["type"]), approval_id=item["id"],
                      reason=item.get("reason") or "", suggestion=item.get("suggestion") or "")
-    wiring.wecom_client().send_text(content, touser=[item["applicant"]], duplicate_check=True)
+    wiring.sender().send_text(content, touser=[item["applicant"]], duplicate_check=True)
 
 
 def start_execution(approval_id: str) -> None:
@@ -476,8 +476,8 @@ def _native_prechecks(sp_no: str, approval_type: str, applicant: str, form: dict
     content = texts().text("messages", "precheck_notes", type_name=type_name(approval_type), sp_no=sp_no,
                            findings="\n".join(f"· {f.message} {f.suggestion or ''}".rstrip()
                                               for f in decision.findings))
-    wiring.wecom_client().send_text(content, touser=list(dict.fromkeys([*approvers, applicant])),
-                                    duplicate_check=True)
+    wiring.sender().send_text(content, touser=list(dict.fromkeys([*approvers, applicant])),
+                              duplicate_check=True)
 
 
 def native_form(apply_data: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:

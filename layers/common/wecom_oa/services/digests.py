@@ -227,8 +227,9 @@ def send(target: Target, parts: Sequence[str], msgtype: MsgType = "markdown") ->
             (client.appchat_send_markdown if msgtype == "markdown" else client.appchat_send_text)(target.ref, part)
     else:
         users, parties = _app_recipients(target.ref)
+        sender = wiring.sender()
         for part in parts:
-            (client.send_markdown if msgtype == "markdown" else client.send_text)(part, touser=users, toparty=parties)
+            (sender.send_markdown if msgtype == "markdown" else sender.send_text)(part, touser=users, toparty=parties)
 
 
 def _app_recipients(ref: str) -> tuple[list[str], list[str]]:

@@ -1,4 +1,5 @@
-"""Queue worker: route each stored WeCom event to its domain handler.
+"""Queue worker: route each stored WeCom event to its domain handler, and our own queue messages
+(`INTERNAL_KINDS`: the paced sender's `deferred_send`) to theirs.
 
 Delivery is at-least-once (SQS); every handler is idempotent (conditional writes keyed by the
 event's idempotency key or by the state it moves). A handler that raises fails only its own
@@ -42,12 +43,21 @@ def _chat_message(event: Any) -> None:
     tickets.on_chat_message(event)
 
 
+def _deferred_send(message: Any) -> None:
+    from wecom_oa.services import sending
+
+    sending.resume(message)
+
+
 ROUTES: dict[str, EventHandler] = {
     "card_click": _card_click,
     "approval_change": _approval_change,
     "contact_change": _contact_change,
     "text": _chat_message,
+    "deferred_send": _deferred_send,
 }
+# Our own queue messages: their handler takes the message itself (no WeCom event inside).
+INTERNAL_KINDS = frozenset({"deferred_send"})
 
 
 def process_message(body: str | dict[str, Any]) -> str:
@@ -55,6 +65,10 @@ def process_message(body: str | dict[str, Any]) -> str:
     from wecom_oa.models.wecom_events import load_event
 
     message = json.loads(body) if isinstance(body, str) else body
+    if message.get("kind") in INTERNAL_KINDS:
+        logger.append_keys(idempotency_key=message.get("key"))
+        ROUTES[message["kind"]](message)
+        return str(message["kind"])
     event = load_event(message["event"])
     handler = ROUTES.get(event.kind)
     if handler is None:

@@ -96,7 +96,7 @@ def send_ack_cards(notice: Notice, userids: Sequence[str], batch_size: int) -> i
     from wecom_oa.adapters.wecom.cards import CardBuilder, new_task_id
 
     builder = CardBuilder(timezone=get_settings().default_timezone)
-    client = wiring.wecom_client()
+    client = wiring.sender()
     sender = _display_name(notice.sender)
     for batch in batches(userids, batch_size):
         task_id = new_task_id("ntc")
@@ -204,7 +204,7 @@ def run_followup(now: datetime | None = None) -> dict[str, int]:
 
 def _perform(notice: Notice, action: FollowupAction) -> bool:
     templates = _templates()
-    client = wiring.wecom_client()
+    client = wiring.sender()
     tz = ZoneInfo(get_settings().default_timezone)
     try:
         if action.stage == "nudge" and action.userids:

@@ -81,7 +81,7 @@ def send_stage_card(approval_id: str, stage: int, round_: int, token: str, recip
         task_id=task_id, approval_id=approval_id, type_name=approvals.type_name(a["type"]),
         applicant=a["applicant"], applicant_name=a.get("applicant_name") or a["applicant"],
         submitted_at=_when(a["created_at"]), fields=_fields(a), flags=flags, stage=stage, stage_name=st["name"])
-    result = wiring.wecom_client().send_template_card(card, touser=recipients)
+    result = wiring.sender().send_template_card(card, touser=recipients)
     if result.response_code:
         cards.remember_response_code(task_id, SEND_CODE, result.response_code)
     approvals.repo().add_card(approval_id, task_id, {"stage": stage, "round": round_, "recipients": recipients})
@@ -103,7 +103,7 @@ def outcome(task: OutcomeTask) -> dict[str, Any]:
     t = approvals.texts()
     key = "approved" if approved else "rejected"
     content = t.text("messages", key, type_name=approvals.type_name(a["type"]), approval_id=a["id"], by_name=by_name)
-    wiring.wecom_client().send_text(content, touser=[a["applicant"]], duplicate_check=True)
+    wiring.sender().send_text(content, touser=[a["applicant"]], duplicate_check=True)
     handovers = send_handover(a) if approved else 0
     return {"cards_updated": updated, "handover": handovers}
 
@@ -157,13 +157,13 @@ def send_handover(a: dict[str, Any]) -> int:
         "messages", "handover", applicant_name=a.get("applicant_name") or _name(a["applicant"]),
         type_name=approvals.type_name(a["type"]), start=form.get("start", ""), end=form.get("end", ""),
         approval_id=a["id"])
-    wiring.wecom_client().send_text(content, touser=to, duplicate_check=True)
+    wiring.sender().send_text(content, touser=to, duplicate_check=True)
     return len(to)
 
 
 def send(task: SendTask) -> dict[str, Any]:
-    client = wiring.wecom_client()
-    fn = client.send_markdown if task.msgtype == "markdown" else client.send_text
+    sender = wiring.sender()
+    fn = sender.send_markdown if task.msgtype == "markdown" else sender.send_text
     result = fn(task.content, touser=task.touser)
     return {"calls": result.calls, "invaliduser": result.invaliduser}
 

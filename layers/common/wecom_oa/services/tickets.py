@@ -135,16 +135,55 @@ def _update_sla(ticket_id: str, action: str, now: datetime) -> None:
 
 
 def _carry_out(effects: Any) -> None:
-    """Send the domain's notifications (text; 'card' effects are sent as text too until the
-    ticket card flow lands). Failures are logged, never swallow the committed change."""
-    client = wiring.wecom_client()
+    """Send the domain's notifications. A 'card' effect for a ticket still waiting to be accepted
+    (status new: assignment, transfer) is the interactive ticket card with an `accept` button;
+    other effects are text. Failures are logged, never undo the committed change."""
+    client = wiring.sender()
     for effect in effects:
         if getattr(effect, "kind", None) != "notify":
             continue
         try:
-            client.send_text(_render(effect.template, effect.context), touser=list(effect.to))
+            if effect.channel == "card" and effect.context.get("status") == "new":
+                _send_ticket_card(effect)
+            else:
+                client.send_text(_render(effect.template, effect.context), touser=list(effect.to))
         except Exception:  # noqa: BLE001 - the ticket change is committed; the message is best effort
             logger.exception("ticket notification failed", extra={"template": effect.template})
+
+
+@lru_cache(maxsize=1)
+def _card_builder() -> Any:
+    from wecom_oa.adapters.wecom.cards import CardBuilder
+
+    return CardBuilder(timezone=get_settings().default_timezone)
+
+
+def _send_ticket_card(effect: Any) -> str:
+    """Register (before sending, so an early click finds it) and send the accept card; its due
+    time is the current first-response deadline. Returns the card's task_id."""
+    from wecom_oa.adapters.wecom.cards import new_task_id
+    from wecom_oa.services import cards
+
+    ticket_id = effect.context["ticket_id"]
+    recipients = list(effect.to)
+    detail = view(ticket_id, with_history=False)
+    task_id = new_task_id("tkt")
+    cards.register_card(task_id, "ticket", ref={"ticket_id": ticket_id}, recipients=recipients)
+    due = (detail.get("sla") or {}).get("first_response", {}).get("deadline")
+    card = _card_builder().ticket_card(
+        task_id=task_id, ticket_id=ticket_id, title=detail["title"],
+        priority=effect.context.get("priority_label") or detail["priority"],
+        due=due, type_name=effect.context.get("type_label", ""),
+        reporter_name=_display_name(detail["reporter"]))
+    wiring.sender().send_template_card(card, touser=recipients)
+    return task_id
+
+
+def _display_name(userid: str) -> str:
+    try:
+        return wiring.directory().user(userid).name
+    except Exception:  # noqa: BLE001 - a name is cosmetic: show the userid rather than fail the card
+        return userid
 
 
 # ------------------------------------------------------------------------------ timers
@@ -221,7 +260,7 @@ def _notify_due(ticket: Any, action: Any, evaluation: Any) -> None:
                "assignee": ticket.assignee or "未分配", "clock_label": clock.label if clock else action.clock,
                "percent": int(round((action.threshold or 0) * 100)),
                "explanation": clock.explanation if clock else ""}
-    wiring.wecom_client().send_text(_render(f"sla.{action.kind}", context), touser=people)
+    wiring.sender().send_text(_render(f"sla.{action.kind}", context), touser=people)
     if action.kind == "escalation":
         app_table().update(Keys.ticket(ticket.id), set_fields={"escalation_level": max(ticket.escalation_level,
                                                                                         action.level or 0)})
@@ -279,22 +318,29 @@ def reconcile() -> dict[str, int]:
 
 
 # ------------------------------------------------------------------------------ queries + hooks
-def view(ticket_id: str) -> dict[str, Any]:
+def view(ticket_id: str, *, with_history: bool = True) -> dict[str, Any]:
+    """The ticket, its SLA clocks and — with `with_history` — its history and dwell times (per
+    status, stage and team; wall and business time on the team's calendar)."""
     from wecom_oa.domain.sla import SlaState, evaluate
-    from wecom_oa.domain.tickets import Ticket
+    from wecom_oa.domain.tickets import Ticket, dwell_times
 
     item = app_table().get(Keys.ticket(ticket_id))
     if item is None:
         raise NotFound(f"ticket {ticket_id} not found")
     ticket = Ticket.model_validate(item)
     out = ticket.model_dump(mode="json")
+    now = get_clock().now()
+    calendar = calendars().for_team(ticket.team)
     if "sla" in item:
         policy = policies().select(ticket.type, ticket.priority.value)
-        evaluation = evaluate(policy, SlaState.model_validate(item["sla"]), calendars().for_team(ticket.team),
-                              get_clock().now(), calendars=calendars())
+        evaluation = evaluate(policy, SlaState.model_validate(item["sla"]), calendar, now, calendars=calendars())
         out["sla"] = {name: {"deadline": c.deadline, "explanation": c.explanation, "breached": c.breached,
                              "paused": c.paused, "stopped_at": c.stopped_at}
                       for name, c in evaluation.clocks.items()}
+    if with_history:
+        history = _repo().history(ticket_id)
+        out["history"] = [entry.model_dump(mode="json") for entry in history]
+        out["dwell"] = dwell_times(history, until=now, calendar=calendar).model_dump(mode="json")
     return out
 
 
@@ -313,8 +359,29 @@ def on_chat_message(event: Any) -> None:
 
 
 def on_card_click(card: dict[str, Any], event: Any) -> None:
-    if event.event_key == "accept":
-        act(card["ref"]["ticket_id"], {"action": "accept", "by": event.from_user_name})
+    """`accept` on the ticket card: the clicker accepts the ticket (stopping the first-response
+    clock and its escalations) and their button turns into 已接单. A click after someone else
+    accepted, or on a closed ticket, changes nothing."""
+    if event.event_key != "accept":
+        logger.warning("unexpected button on a ticket card", extra={"key": event.event_key})
+        return
+    ticket_id = card["ref"]["ticket_id"]
+    userid = event.from_user_name
+    try:
+        act(ticket_id, {"action": "accept", "by": userid})
+    except Conflict as exc:  # illegal transition (already accepted/closed) or a concurrent change
+        logger.info("ticket card click had no effect", extra={"ticket_id": ticket_id, "reason": exc.message})
+        return
+    from wecom_oa.services import cards
+
+    code = cards.take_response_code(card["pk"].removeprefix("CARD#"), userid)
+    if code is None:
+        return
+    try:
+        wiring.wecom_client().update_template_card(
+            code, userids=[userid], replace_name=_card_builder().final_button_text("accepted"))
+    except Exception:  # noqa: BLE001 - the acceptance is stored; the button update is cosmetic
+        logger.exception("ticket card update failed", extra={"ticket_id": ticket_id})
 
 
 # ------------------------------------------------------------------------------ HTTP routes
@@ -335,8 +402,14 @@ def _action_route(request: ApiRequest) -> tuple[int, Any]:
 
 @route("GET", "/tickets")
 def _list_route(request: ApiRequest) -> tuple[int, Any]:
+    from wecom_oa.domain.tickets import Status
+
     team = request.query.get("team")
     if not team:
         raise InvalidInput("query parameter team is required", details=[{"field": "team", "problem": "required"}])
     statuses = [s for s in (request.query.get("status") or "").split(",") if s] or None
+    known = {s.value for s in Status}
+    if unknown := [s for s in statuses or [] if s not in known]:
+        raise InvalidInput(f"unknown status {', '.join(unknown)}",
+                           details=[{"field": "status", "problem": f"one of {', '.join(sorted(known))}"}])
     return 200, {"tickets": [t.model_dump(mode="json") for t in _repo().list_open(team, statuses)]}

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from wecom_oa.adapters.dynamo import DynamoTable
+from wecom_oa.adapters.dynamo import DynamoTable, Keys
 from wecom_oa.errors import Conflict
 
 PER_MINUTE = 30
@@ -94,8 +94,8 @@ class MemorySendLedger:
 
 
 def ledger_key(app: str, userid: str, hour: datetime) -> dict[str, str]:
-    """Item key of one member's counters for one UTC hour."""
-    return {"pk": f"SENDLEDGER#{app}#{userid}", "sk": f"H#{hour:%Y%m%dT%H}"}
+    """Item key of one member's counters for one UTC hour (spelled in `Keys.send_ledger`)."""
+    return Keys.send_ledger(app, userid, hour)
 
 
 class DynamoSendLedger:

@@ -1,0 +1,291 @@
+"""Paced app messages: every app message of the services goes through the send ledger, so WeCom's
+per-member limits (30/min, 1000/h per app, PROTOCOL §3.2) delay messages instead of dropping them.
+
+Contract:
+- `PacedSender.send_*` (same signatures as `WeComClient.send_*`) reserves the explicit userids in
+  the ledger and sends now to those that fit, together with every party and tag (these cannot be
+  attributed to members, so they are not counted; neither is `@all`, which is sent at once).
+  For the others it stores a pending-send record (`Keys.pending_send`) and enqueues a
+  `deferred_send` message on the events queue, delayed until the ledger's `retry_at` (SQS allows at
+  most 900 s; the worker re-checks `retry_at` and delays again until it is due).
+- `resume(message)` (the queue worker's `deferred_send` route) re-attempts through the same ledger.
+  The record is rewritten (remaining recipients) or retired conditionally on its `version`; a
+  message for an older version is stale and dropped. Delivery is at-least-once: a crash between a
+  send and that write repeats the text send on redelivery; template cards do not repeat (their
+  deferred task ids depend on the version, and WeCom refuses a reused task id, 42014).
+- Text and markdown longer than one message are split here and each part is paced as one message;
+  a member deferred for one part is deferred for the following parts too (never a later part
+  first). Deferred parts are separate records, so their relative order is not guaranteed.
+- Template cards sent later carry task ids `<task_id>@b<n>` with n ≥ DEFERRED_BATCH_BASE (task ids
+  are single-use; `base_task_id` maps a click back to the registered card).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from wecom_oa.adapters.dynamo import DynamoTable, Keys
+from wecom_oa.adapters.wecom.client import (
+    MARKDOWN_LIMIT,
+    MAX_USERS,
+    TASK_ID_RE,
+    TEXT_LIMIT,
+    TEXTCARD_DESCRIPTION_LIMIT,
+    TEXTCARD_TITLE_LIMIT,
+    SendResult,
+    base_task_id,
+    batch_task_id,
+    check_size,
+    split_utf8,
+)
+from wecom_oa.adapters.wecom.errors import TaskIdDuplicate
+from wecom_oa.adapters.wecom.ratelimit import SendLedger, SendPlan
+from wecom_oa.clock import Clock, get_clock
+from wecom_oa.errors import InvalidInput, StaleVersion
+from wecom_oa.observability import logger, metrics
+
+DEFERRED_KIND = "deferred_send"
+MAX_DELAY_SECONDS = 900  # SQS DelaySeconds maximum
+REDELAY_MIN_SECONDS = 1  # a not-yet-due message never loops without a delay
+DEFERRED_BATCH_BASE = 1000  # task-id batch index of deferred cards: version * base + chunk
+PENDING_TTL = timedelta(days=2)
+
+MsgType = Literal["text", "markdown", "textcard", "template_card"]
+Enqueue = Callable[[dict[str, Any], int], None]
+
+
+class PacedResult(SendResult):
+    """What was sent now (the `SendResult` fields) and who will be sent to later."""
+
+    deferred: list[str] = Field(default_factory=list)
+    retry_at: datetime | None = None
+    pending_ids: list[str] = Field(default_factory=list)
+
+
+class PendingSend(BaseModel):
+    id: str
+    app: str
+    msgtype: MsgType
+    payload: dict[str, Any]
+    touser: list[str] = Field(min_length=1)
+    options: dict[str, bool] = Field(default_factory=dict)
+    retry_at: datetime
+    version: int = 1
+    created_at: datetime
+
+
+class DeferredSendMessage(BaseModel):
+    """Body of a `deferred_send` queue message."""
+
+    kind: Literal["deferred_send"] = DEFERRED_KIND
+    key: str
+    pending_id: str
+    version: int
+
+
+class PacedSender:
+    def __init__(self, client: Any, ledger: SendLedger, table: DynamoTable, enqueue: Enqueue, *,
+                 clock: Clock | None = None, app: str | None = None) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.table = table
+        self._enqueue = enqueue
+        self._clock = clock
+        self.app = app or str(client.agent_id)
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock or get_clock()
+
+    # -- the client's send methods, paced ---------------------------------------------------------
+    def send_text(self, content: str, *, touser: Sequence[str] = (), toparty: Sequence[str | int] = (),
+                  totag: Sequence[str | int] = (), safe: bool = False, duplicate_check: bool = False,
+                  enable_id_trans: bool = False) -> PacedResult:
+        options = {"safe": safe, "duplicate_check": duplicate_check, "enable_id_trans": enable_id_trans}
+        return self._send_parts("text", split_utf8(content, TEXT_LIMIT), touser, toparty, totag, options)
+
+    def send_markdown(self, content: str, *, touser: Sequence[str] = (), toparty: Sequence[str | int] = (),
+                      totag: Sequence[str | int] = (), duplicate_check: bool = False) -> PacedResult:
+        options = {"duplicate_check": duplicate_check}
+        return self._send_parts("markdown", split_utf8(content, MARKDOWN_LIMIT), touser, toparty, totag, options)
+
+    def send_textcard(self, title: str, description: str, url: str, *, btntxt: str = "详情",
+                      touser: Sequence[str] = (), toparty: Sequence[str | int] = (),
+                      totag: Sequence[str | int] = (), duplicate_check: bool = False) -> PacedResult:
+        check_size("textcard title", title, TEXTCARD_TITLE_LIMIT)
+        check_size("textcard description", description, TEXTCARD_DESCRIPTION_LIMIT)
+        if not url:
+            raise InvalidInput("textcard url is required")
+        payload = {"title": title, "description": description, "url": url, "btntxt": btntxt}
+        result = PacedResult()
+        self._send_one("textcard", payload, touser, toparty, totag, {"duplicate_check": duplicate_check},
+                       result, {})
+        return result
+
+    def send_template_card(self, card: Mapping[str, Any], *, touser: Sequence[str] = (),
+                           toparty: Sequence[str | int] = (), totag: Sequence[str | int] = (),
+                           enable_id_trans: bool = False, duplicate_check: bool = False) -> PacedResult:
+        task_id = card.get("task_id")
+        if task_id is not None and not TASK_ID_RE.match(str(task_id)):
+            raise InvalidInput("template_card.task_id must match [0-9A-Za-z_-@] and be at most 128 bytes")
+        options = {"enable_id_trans": enable_id_trans, "duplicate_check": duplicate_check}
+        result = PacedResult()
+        self._send_one("template_card", dict(card), touser, toparty, totag, options, result, {})
+        return result
+
+    # -- the deferred path (queue worker) ---------------------------------------------------------
+    def resume(self, message: Mapping[str, Any]) -> str:
+        """Re-attempt one pending send; returns 'done', 'deferred', 'waiting', 'stale' or 'gone'."""
+        msg = DeferredSendMessage.model_validate(message)
+        item = self.table.get(Keys.pending_send(msg.pending_id))
+        if item is None:
+            return "gone"
+        record = PendingSend.model_validate(item)
+        if record.version != msg.version:
+            return "stale"
+        now = self.clock.now()
+        if now < record.retry_at:
+            self._enqueue(msg.model_dump(), self._delay(record.retry_at, REDELAY_MIN_SECONDS))
+            return "waiting"
+        plan = self.ledger.reserve(record.app, record.touser, now)
+        if plan.allowed:
+            self._deliver_deferred(record, plan.allowed)
+        return self._settle(record, plan)
+
+    # -- internals --------------------------------------------------------------------------------
+    def _send_parts(self, msgtype: MsgType, parts: list[str], touser: Sequence[str], toparty: Sequence[str | int],
+                    totag: Sequence[str | int], options: dict[str, bool]) -> PacedResult:
+        result = PacedResult()
+        held: dict[str, datetime] = {}
+        for part in parts:
+            self._send_one(msgtype, {"content": part}, touser, toparty, totag, options, result, held)
+        return result
+
+    def _send_one(self, msgtype: MsgType, payload: dict[str, Any], touser: Sequence[str],
+                  toparty: Sequence[str | int], totag: Sequence[str | int], options: dict[str, bool],
+                  result: PacedResult, held: dict[str, datetime]) -> None:
+        """`held`: members deferred by an earlier part of the same message (kept deferred)."""
+        users = list(dict.fromkeys(u for u in touser if u))
+        if not (users or toparty or totag):
+            raise InvalidInput("no recipients: touser, toparty and totag are all empty")
+        if "@all" in users:
+            plan = SendPlan(allowed=["@all"])
+        else:
+            plan = self.ledger.reserve(self.app, [u for u in users if u not in held], self.clock.now())
+            plan.deferred.update({u: held[u] for u in users if u in held})
+        if plan.allowed or toparty or totag:
+            self._deliver(msgtype, payload, plan.allowed, toparty, totag, options, result)
+        if plan.deferred:
+            held.update(plan.deferred)
+            self._defer(msgtype, payload, plan.deferred, options, result)
+
+    def _deliver(self, msgtype: MsgType, payload: Mapping[str, Any], touser: Sequence[str],
+                 toparty: Sequence[str | int], totag: Sequence[str | int], options: Mapping[str, bool],
+                 result: SendResult) -> None:
+        to = {"touser": list(touser), "toparty": list(toparty), "totag": list(totag)}
+        if msgtype == "text":
+            sent = self.client.send_text(payload["content"], **to, **options)
+        elif msgtype == "markdown":
+            sent = self.client.send_markdown(payload["content"], **to, **options)
+        elif msgtype == "textcard":
+            sent = self.client.send_textcard(payload["title"], payload["description"], payload["url"],
+                                             btntxt=payload.get("btntxt", "详情"), **to, **options)
+        else:
+            sent = self.client.send_template_card(payload, **to, **options)
+        _merge(result, sent)
+
+    def _deliver_deferred(self, record: PendingSend, users: list[str]) -> None:
+        """Cards go in chunks of ≤ MAX_USERS, each under its own version-derived task id, so a
+        redelivered attempt is refused by WeCom (42014) instead of sending the card twice."""
+        task_id = record.payload.get("task_id") if record.msgtype == "template_card" else None
+        if not task_id:
+            self._deliver(record.msgtype, record.payload, users, (), (), record.options, SendResult())
+            return
+        for i in range(math.ceil(len(users) / MAX_USERS)):
+            chunk = users[i * MAX_USERS:(i + 1) * MAX_USERS]
+            card = {**record.payload, "task_id": batch_task_id(base_task_id(str(task_id)),
+                                                               DEFERRED_BATCH_BASE * record.version + i)}
+            try:
+                self._deliver("template_card", card, chunk, (), (), record.options, SendResult())
+            except TaskIdDuplicate:
+                logger.info("deferred card already sent by an earlier attempt", extra={"task_id": card["task_id"]})
+
+    def _defer(self, msgtype: MsgType, payload: dict[str, Any], deferred: Mapping[str, datetime],
+               options: dict[str, bool], result: PacedResult) -> None:
+        now = self.clock.now()
+        retry_at = min(deferred.values())
+        record = PendingSend(id=uuid.uuid4().hex, app=self.app, msgtype=msgtype, payload=payload,
+                             touser=list(deferred), options=options, retry_at=retry_at, created_at=now)
+        self.table.put_new({**Keys.pending_send(record.id), **record.model_dump(mode="json"),
+                            "expires_at": int((retry_at + PENDING_TTL).timestamp())})
+        self._schedule(record)
+        result.deferred.extend(u for u in deferred if u not in result.deferred)
+        result.pending_ids.append(record.id)
+        result.retry_at = min(retry_at, result.retry_at or retry_at)
+        metrics.add_metric(name="SendDeferred", unit="Count", value=len(deferred))
+        logger.info("app message deferred by the send ledger",
+                    extra={"pending_id": record.id, "recipients": len(deferred), "retry_at": retry_at.isoformat()})
+
+    def _settle(self, record: PendingSend, plan: SendPlan) -> str:
+        """Rewrite the record with who is still deferred, or retire it; conditional on its version."""
+        key = Keys.pending_send(record.id)
+        try:
+            if plan.deferred:
+                retry_at = min(plan.deferred.values())
+                self.table.update(key, set_fields={"touser": list(plan.deferred), "retry_at": retry_at.isoformat()},
+                                  expected_version=record.version)
+                self._schedule(record.model_copy(update={"version": record.version + 1, "retry_at": retry_at}))
+                return "deferred"
+            self.table.update(key, set_fields={"status": "done"}, expected_version=record.version)
+        except StaleVersion:
+            return "stale"  # a concurrent delivery of the same message settled it
+        self.table.delete(key)
+        return "done"
+
+    def _schedule(self, record: PendingSend) -> None:
+        message = DeferredSendMessage(key=f"{DEFERRED_KIND}:{record.id}:{record.version}",
+                                      pending_id=record.id, version=record.version)
+        self._enqueue(message.model_dump(), self._delay(record.retry_at, 0))
+
+    def _delay(self, retry_at: datetime, minimum: int) -> int:
+        """Real seconds until `retry_at` on this clock (a virtual clock runs faster), capped for SQS."""
+        seconds = (retry_at - self.clock.now()).total_seconds()
+        real = getattr(self.clock, "real_seconds", lambda s: max(0.0, s))(seconds)
+        return int(min(MAX_DELAY_SECONDS, max(minimum, math.ceil(real))))
+
+
+def _merge(into: SendResult, sent: SendResult) -> None:
+    into.calls += sent.calls
+    for field in ("msgids", "response_codes", "task_ids", "invaliduser", "invalidparty", "invalidtag",
+                  "unlicenseduser"):
+        getattr(into, field).extend(getattr(sent, field))
+
+
+def events_queue_enqueue(message: dict[str, Any], delay_seconds: int) -> None:
+    """The production `Enqueue`: the events queue (EVENTS_QUEUE_URL), with `DelaySeconds`.
+    Resolved at call time, so a sender whose messages all fit needs no queue."""
+    from wecom_oa.errors import ConfigurationError
+    from wecom_oa.services import wiring
+    from wecom_oa.settings import get_settings
+
+    url = get_settings().events_queue_url
+    if not url:
+        raise ConfigurationError("EVENTS_QUEUE_URL is not set (deferred sends are queued there)")
+    wiring.aws("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(message, ensure_ascii=False),
+                                   DelaySeconds=delay_seconds)
+
+
+def resume(message: Mapping[str, Any]) -> str:
+    """The queue worker's `deferred_send` route."""
+    from wecom_oa.services import wiring
+
+    outcome = wiring.sender().resume(message)
+    metrics.add_metric(name=f"DeferredSend_{outcome}", unit="Count", value=1)
+    return outcome
