@@ -110,6 +110,9 @@ def expand_recipients(notice: Notice, directory: Directory, *, active_only: bool
     """
     ordered: dict[str, None] = {}
     unknown: list[dict[str, Any]] = []
+    preload = getattr(directory, "preload", None)  # optional bulk read (WeComDirectory)
+    if preload is not None:
+        preload([u for u in notice.touser if u != "@all"])
     for index, userid in enumerate(notice.touser):
         if userid == "@all":
             ordered.update(dict.fromkeys(directory.department_members(ROOT_DEPARTMENT)))
@@ -132,6 +135,8 @@ def expand_recipients(notice: Notice, directory: Directory, *, active_only: bool
         raise InvalidInput(f"unknown recipients: {names}", details=unknown)
     if not active_only:
         return Recipients(userids=list(ordered))
+    if preload is not None:
+        preload(list(ordered))
     active, inactive = [], []
     for userid in ordered:
         (active if directory.user(userid).status == 1 else inactive).append(userid)

@@ -8,7 +8,7 @@ Unknown users, departments and tags raise the domain's `NotFound`, as `StaticDir
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from wecom_oa.adapters.wecom.client import WeComClient
@@ -46,6 +46,24 @@ class WeComDirectory:
         """Drop every cached entry (after a change_contact callback)."""
         with self._lock:
             self._cache.clear()
+
+    # Asked about more users than this at once, read the whole company with one `user/list`
+    # instead of one `user/get` each (a 6000-person notice would spend most of the corp's
+    # 10 000-calls-per-minute API budget otherwise).
+    BULK_THRESHOLD = 50
+    ROOT_DEPARTMENT = 1
+
+    def preload(self, userids: Collection[str]) -> None:
+        """Warm the cache for `userids`; users not in the company stay unknown (NotFound later)."""
+        now = self._now()
+        with self._lock:
+            missing = [u for u in userids if not ((hit := self._cache.get(("user", u))) and hit[0] > now)]
+        if len(missing) <= self.BULK_THRESHOLD:
+            return
+        users = self.client.user_list(self.ROOT_DEPARTMENT, fetch_child=True)
+        with self._lock:
+            for user in users:
+                self._cache[("user", user.userid)] = (now + self.ttl_seconds, user)
 
     def user(self, userid: str) -> User:
         try:

@@ -106,10 +106,21 @@ class DynamoSendLedger:
         self.per_minute = per_minute
         self.per_hour = per_hour
 
+    # One conditional write per member; a broadcast to thousands runs them concurrently
+    # (boto3 clients are thread-safe), so 6000 members take seconds, not a Lambda timeout.
+    MAX_PARALLEL = 16
+
     def reserve(self, app: str, recipients: Sequence[str], now: datetime) -> SendPlan:
         plan = SendPlan()
-        for user in _unique(recipients):
-            when = self._reserve_one(app, user, now)
+        users = _unique(recipients)
+        if len(users) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(self.MAX_PARALLEL, len(users))) as pool:
+                results = list(pool.map(lambda u: self._reserve_one(app, u, now), users))
+        else:
+            results = [self._reserve_one(app, u, now) for u in users]
+        for user, when in zip(users, results, strict=True):
             if when is None:
                 plan.allowed.append(user)
             else:
