@@ -137,3 +137,18 @@ def test_no_literal_partition_in_template() -> None:
 def test_ruff_is_clean() -> None:
     result = subprocess.run([_bin("ruff"), "check", str(ROOT)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_template_schedules_match_the_digest_config() -> None:
+    """config/digests.yaml is the source of truth; the template deploys exactly those schedules."""
+    from wecom_oa.domain.schedules import load_digest_config
+
+    config = {s.name: s for s in load_digest_config().schedules}
+    events = TEMPLATE["Resources"]["DigestFunction"]["Properties"]["Events"]
+    deployed = {json.loads(e["Properties"]["Input"])["schedule"]: e["Properties"]
+                for e in events.values() if e["Type"] == "ScheduleV2"}
+    assert set(deployed) == set(config)
+    for name, props in deployed.items():
+        assert props["ScheduleExpression"] == config[name].expression, name
+        assert props["ScheduleExpressionTimezone"] == config[name].timezone, name
+    assert any("daily" in name for name in deployed)
