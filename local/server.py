@@ -94,7 +94,7 @@ class LocalApp:
         if sub == "/messages" and method == "GET":
             return ok(self.sandbox.messages())
         if sub == "/click" and method == "POST":
-            body = request.get_json(silent=True) or {}
+            body = request.get_json(force=True, silent=True) or {}  # curl -d sends a form content type
             missing = [k for k in ("userid", "task_id", "key") if not body.get(k)]
             if missing:
                 return ok({"error": {"code": "invalid_input", "message": f"missing {', '.join(missing)}"}}, 400)
