@@ -5,7 +5,9 @@
 - WeCom is the sandbox under /_sandbox/cgi-bin/ (same paths and JSON as qyapi.weixin.qq.com);
   the product's WeCom client talks to it over HTTP unless WECOM_API_BASE says otherwise.
 - Routes: the template's HttpApi routes (IAM auth is not enforced locally; loopback only),
-  /_sandbox/messages, /_sandbox/click, /_sandbox/schedules, /_sandbox/schedules/{name}/fire.
+  /_sandbox/messages, /_sandbox/click, /_sandbox/schedules, /_sandbox/schedules/{name}/fire,
+  /_sandbox/approvals/{sp_no}/submitted (the 提单 callback) and /_sandbox/approvals/{sp_no}/decide
+  ({userid, approve, speech?}: an approver acts in WeCom; the sys_approval_change callback follows).
 - Schedules fire on the virtual clock (LOCAL_CLOCK_START, LOCAL_TIME_SCALE) from the template's
   ScheduleV2 events; queues are polled into their worker functions.
 
@@ -108,7 +110,27 @@ class LocalApp:
                 return ok({"schedule": self.stack.schedule(name).name, "result": self.stack.fire(name)})
             except KeyError:
                 return ok({"error": {"code": "not_found", "message": f"no schedule {name!r}"}}, 404)
+        if sub.startswith("/approvals/") and method == "POST":
+            return self.approval_route(sub[len("/approvals/"):], request, ok)
         return ok({"error": {"code": "not_found", "message": f"no sandbox route {method} {sub}"}}, 404)
+
+    def approval_route(self, rest: str, request: Any, ok: Any) -> tuple[int, dict[str, str], str]:
+        from wecom_oa.errors import OAError
+
+        sp_no, _, action = rest.partition("/")
+        body = request.get_json(silent=True) or {}
+        try:
+            if action == "submitted":
+                return ok(self.simulator.approval_change(sp_no))
+            if action == "decide":
+                if not body.get("userid") or not isinstance(body.get("approve"), bool):
+                    return ok({"error": {"code": "invalid_input", "message": "userid and approve (bool) are required"}},
+                              400)
+                return ok(self.simulator.decide_approval(sp_no, body["userid"], body["approve"],
+                                                         str(body.get("speech") or "")))
+        except OAError as exc:  # unknown sp_no, not the pending approver, already decided
+            return ok({"error": {"code": exc.code, "message": exc.message}}, exc.status)
+        return ok({"error": {"code": "not_found", "message": f"no sandbox approval action {action!r}"}}, 404)
 
 
 class CallbackSimulator:
@@ -133,6 +155,26 @@ class CallbackSimulator:
         resp = self.stack.http("POST", "/wecom/callback", body=body.encode(), query=query,
                                headers={"content-type": "text/xml"})
         return {"status": resp["statusCode"], "body": resp["body"]}
+
+    def approval_change(self, sp_no: str, info: dict[str, Any] | None = None, *,
+                        statu_change_event: int | None = None, create_time: int | None = None) -> dict[str, Any]:
+        """Deliver sys_approval_change for the form's current state (default: 提单, StatuChangeEvent 1).
+        A different `create_time` makes a re-delivery WeCom's dedup key does not collapse."""
+        from local.sandbox.callbacks import approval_change_xml
+        from wecom_oa.clock import get_clock
+        from wecom_oa.services.wiring import wecom_credentials
+
+        creds = wecom_credentials()
+        xml = approval_change_xml(info if info is not None else self.sandbox.approval(sp_no), corp_id=creds.corp_id,
+                                  agent_id=creds.agent_id, statu_change_event=statu_change_event,
+                                  create_time=create_time or int(get_clock().now().timestamp()))
+        return {**self.post_event(xml), "xml": xml}
+
+    def decide_approval(self, sp_no: str, userid: str, approve: bool, speech: str = "",
+                        create_time: int | None = None) -> dict[str, Any]:
+        """An approver acts in WeCom; the resulting sys_approval_change callback is delivered."""
+        info = self.sandbox.decide_approval(sp_no, userid, approve, speech)
+        return {**self.approval_change(sp_no, info, create_time=create_time), "sp_status": info["sp_status"]}
 
     def click(self, userid: str, task_id: str, key: str) -> dict[str, Any]:
         from wecom_oa.clock import get_clock

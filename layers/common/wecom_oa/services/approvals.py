@@ -16,6 +16,13 @@ Timeouts (per stage, from the rule set): `remind` re-sends cards (a new round) u
 max_reminders times, then escalates once to the pending approvers' leaders; `escalate` escalates
 up to max(1, max_reminders) levels; when nobody is left above, the stage is rejected as expired.
 `auto_approve` / `auto_reject` decide the stage as the system.
+
+Channel `wecom` (`POST /approvals` with `"channel": "wecom"`): the rule set is evaluated the same
+way, but a routed approval is submitted into WeCom's 审批 app (oa/applyevent, our computed route as
+process.node_list, the template and control ids of config/wecom_approvals.yaml) instead of starting
+the execution; its sp_no is stored with the approval and linked from the `wecom-{sp_no}` record, so
+the sys_approval_change callbacks for it decide the same approval (final SpStatus 2/3). auto_reject
+stays decided at submit (no WeCom form); auto_approve has nobody to route to and runs the execution.
 """
 
 from __future__ import annotations
@@ -26,18 +33,18 @@ import typing
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
-from wecom_oa.adapters.dynamo import app_table
+from wecom_oa.adapters.dynamo import Keys, app_table
 from wecom_oa.adapters.dynamo_approvals import ApprovalRepository, DynamoSeenInvoices
 from wecom_oa.clock import get_clock
 from wecom_oa.domain import rules
 from wecom_oa.domain.directory import leader
 from wecom_oa.domain.prechecks import ApprovalTemplates, builtin_prechecks, default_templates
 from wecom_oa.domain.rules_lint import RuleRegistry
-from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, NotFound
+from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, NotFound, OAError
 from wecom_oa.models.approvals_api import ApprovalCreated, CreateApproval, Finalized, StageStep, parse
 from wecom_oa.observability import logger
 from wecom_oa.services import cards, wiring
@@ -49,6 +56,13 @@ MIN_TIMEOUT = 60
 SYSTEM = "system"
 SECONDS_PER_DAY = Decimal(86400)  # WeCom quotas are in seconds; the sandbox counts 24 h per day
 LATE_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
+Channel = Literal["app", "wecom"]
+
+
+class SubmitApproval(CreateApproval):
+    """POST /approvals: CreateApproval plus where approvers decide (`app` cards or the `wecom` 审批 app)."""
+
+    channel: Channel = "app"
 
 
 # -- wiring ---------------------------------------------------------------------------------------
@@ -123,7 +137,9 @@ def http_evaluate(request: ApiRequest) -> tuple[int, Any]:
 
 @route("POST", "/approvals")
 def http_create(request: ApiRequest) -> tuple[int, Any]:
-    return 201, submit(parse(CreateApproval, request.json())).model_dump(mode="json")
+    body = parse(SubmitApproval, request.json())
+    req = CreateApproval.model_validate(body.model_dump(exclude={"channel"}))
+    return 201, submit(req, body.channel).model_dump(mode="json")
 
 
 @route("GET", "/approvals/{id}")
@@ -135,10 +151,13 @@ def new_id() -> str:
     return f"AP{get_clock().now().strftime('%Y%m%d')}-{secrets.token_hex(4)}"
 
 
-def submit(req: CreateApproval) -> ApprovalCreated:
-    """Evaluate, store, then start the execution (route, auto_approve) or tell the applicant (auto_reject)."""
+def submit(req: CreateApproval, channel: Channel = "app") -> ApprovalCreated:
+    """Evaluate, store, then start the execution (route, auto_approve), submit the WeCom form
+    (channel wecom, route) or tell the applicant (auto_reject)."""
     approval_id = new_id()
     decision = evaluate_request(req, approval_id)
+    native = channel == "wecom" and decision.outcome == "route"
+    template_id = _native_template(req.type) if native else None
     now = get_clock().now()
     applicant = wiring.directory().user(req.applicant)
     item = {
@@ -152,6 +171,7 @@ def submit(req: CreateApproval) -> ApprovalCreated:
         "stages": {str(s.index): _stage_state(s) for s in decision.route},
         "created_at": now.isoformat(), "decided_at": now.isoformat() if decision.status != "pending" else None,
         "decided_by": SYSTEM if decision.status != "pending" else None,
+        "channel": "wecom" if native else "app",
     }
     store = repo()
     store.create(item, open_due_iso=now.isoformat() if decision.status == "pending" else None)
@@ -159,6 +179,8 @@ def submit(req: CreateApproval) -> ApprovalCreated:
         store.record_invoice(approval_id, str(req.form["invoice_no"]), req.applicant, now)
     if decision.outcome == "auto_reject":
         _tell_applicant_auto_rejected(item)
+    elif template_id is not None:
+        _submit_native(item, template_id, decision.route)
     else:
         start_execution(approval_id)
     return ApprovalCreated(id=approval_id, status=decision.status, outcome=decision.outcome,
@@ -202,7 +224,8 @@ def view(approval_id: str) -> dict[str, Any]:
                       | {"decisions": mine})
     return {k: a.get(k) for k in ("id", "type", "applicant", "status", "outcome", "ruleset_version", "matched_rows",
                                    "explanation", "inputs", "form", "findings", "suggestion", "reason",
-                                   "created_at", "decided_at", "decided_by")} | {"stages": stages}
+                                   "created_at", "decided_at", "decided_by")} | {
+        "channel": a.get("channel") or "app", "sp_no": a.get("sp_no"), "stages": stages}
 
 
 def type_name(approval_type: str) -> str:
@@ -428,40 +451,198 @@ def _native_config(path: Path) -> dict[str, Any]:
     return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("templates") or {}
 
 
-def on_wecom_approval_change(event: Any) -> None:
-    """Record a native approval change; on submission run the pre-checks and message the findings
-    to approvers and applicant; on final approval publish `approval.approved` and send handover
-    reminders (once per sp_no: conditional write)."""
-    from wecom_oa.adapters.dynamo import Keys
+SP_IN_REVIEW, SP_APPROVED, SP_REJECTED = 1, 2, 3  # form SpStatus (PROTOCOL.md §2.4)
+EVENT_SUBMITTED = 1  # StatuChangeEvent 提单
+# oa/applyevent process.node_list apv_rel: 1 会签 (all), 2 或签 (any). A sequential stage becomes one
+# node per approver, in order, so it needs no WeCom 依次 mode.
+APV_REL = {"any": 2, "all": 1}
+NODE_APPROVAL = 1
 
+
+def native_templates() -> dict[str, Any]:
+    """config/wecom_approvals.yaml `templates`: template_id → {type, fields {control id: form field}}."""
+    return _native_config(get_settings().config_dir / "wecom_approvals.yaml")
+
+
+def _native_template(approval_type: str) -> str:
+    """The WeCom template an approval of this type is submitted with (channel wecom)."""
+    for template_id, mapping in native_templates().items():
+        if mapping.get("type") == approval_type:
+            return str(template_id)
+    raise InvalidInput(f"channel: no WeCom approval template is configured for type {approval_type!r}",
+                       details=[{"field": "channel", "problem": "add the type to config/wecom_approvals.yaml"}])
+
+
+def native_process(route: list[rules.ResolvedStage]) -> dict[str, Any]:
+    """oa/applyevent `process` for the computed route (skipped and empty stages are left out)."""
+    nodes: list[dict[str, Any]] = []
+    for stage in route:
+        if stage.skipped or not stage.approvers:
+            continue
+        if stage.mode == "sequential":
+            nodes.extend({"type": NODE_APPROVAL, "apv_rel": APV_REL["all"], "userid": [u]} for u in stage.approvers)
+        else:
+            nodes.append({"type": NODE_APPROVAL, "apv_rel": APV_REL.get(stage.mode, APV_REL["all"]),
+                          "userid": list(stage.approvers)})
+    return {"node_list": nodes}
+
+
+def native_contents(fields: dict[str, str], form: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
+    """apply_data.contents from form values, the inverse of `native_form`. A control's type is the
+    prefix of its id (WeCom ids read `<Control>-<number>`); `names` are display names of userids."""
+    contents = []
+    for control_id, name in fields.items():
+        control = control_id.split("-", 1)[0]
+        if control == "Vacation":
+            value = _vacation_value(form) if form.get("leave_type") else None
+        else:
+            value = _control_value(control, form.get(name), names)
+        if value is not None:
+            contents.append({"control": control, "id": control_id, "value": value})
+    return contents
+
+
+def _control_value(control: str, value: Any, names: dict[str, str]) -> dict[str, Any] | None:
+    if value in (None, "", []):
+        return None
+    if control == "Contact":
+        users = value if isinstance(value, list) else [value]
+        return {"members": [{"userid": u, "name": names.get(u, u)} for u in users]}
+    if control == "Money":
+        return {"new_money": str(value)}
+    if control == "Number":
+        return {"new_number": str(value)}
+    return {"text": str(value)}
+
+
+def _vacation_value(form: dict[str, Any]) -> dict[str, Any]:
+    from datetime import UTC, datetime, time
+
+    def stamp(day: Any) -> int:
+        return int(datetime.combine(datetime.fromisoformat(str(day)).date(), time(), UTC).timestamp())
+
+    name = default_templates().leave_type_name(str(form["leave_type"]))
+    duration = int(Decimal(str(form.get("days") or 0)) * SECONDS_PER_DAY)
+    return {"vacation": {
+        "selector": {"type": "single", "options": [{"key": name, "value": [{"text": name, "lang": "zh_CN"}]}]},
+        "attendance": {"date_range": {"type": "halfday", "new_begin": stamp(form["start"]),
+                                      "new_end": stamp(form["end"]), "new_duration": duration}, "type": 1}}}
+
+
+def native_apply_body(template_id: str, item: dict[str, Any], route: list[rules.ResolvedStage],
+                      names: dict[str, str]) -> dict[str, Any]:
+    """The oa/applyevent body for a stored approval item (our route, not the template's flow)."""
+    fields = native_templates()[template_id].get("fields") or {}
+    summary = [type_name(item["type"]), item.get("reason") or ""]
+    return {"creator_userid": item["applicant"], "template_id": template_id, "use_template_approver": 0,
+            "process": native_process(route), "apply_data": {"contents": native_contents(fields, item["form"], names)},
+            "summary_list": [{"summary_info": [{"text": t, "lang": "zh_CN"}]} for t in summary if t]}
+
+
+def _names(userids: list[str]) -> dict[str, str]:
+    directory, out = wiring.directory(), {}
+    for u in userids:
+        try:
+            out[u] = directory.user(u).name
+        except OAError:
+            out[u] = u
+    return out
+
+
+def _submit_native(item: dict[str, Any], template_id: str, route: list[rules.ResolvedStage]) -> None:
+    """Submit the WeCom form, then link sp_no ↔ approval. A failed submit parks the approval as failed."""
+    handover = item["form"].get("handover_to") or []
+    body = native_apply_body(template_id, item, route, _names(handover if isinstance(handover, list) else [handover]))
+    try:
+        sp_no = wiring.wecom_client().oa_apply_event(body)
+    except OAError as exc:
+        fail(item["id"], {"Error": exc.code, "Cause": exc.message})
+        raise
+    app_table().update(Keys.approval(f"wecom-{sp_no}"), must_exist=False, set_fields={
+        "id": f"wecom-{sp_no}", "source": "wecom", "sp_no": sp_no, "template_id": template_id,
+        "approval_id": item["id"]})
+    repo().update(item["id"], {"sp_no": sp_no})
+    logger.info("approval submitted into WeCom", extra={"approval_id": item["id"], "sp_no": sp_no})
+
+
+def on_wecom_approval_change(event: Any) -> None:
+    """Record a native approval change. For a form we submitted (channel wecom) the change decides
+    that approval (see `_on_linked_change`). Otherwise: on submission run the pre-checks and message
+    the findings to approvers and applicant; on final approval publish `approval.approved` and send
+    handover reminders (once per sp_no: conditional write)."""
     info = event.approval
     sp_no, applicant = info.sp_no, info.applyer.user_id
-    table = app_table()
-    table.update(Keys.approval(f"wecom-{sp_no}"), must_exist=False, set_fields={
+    record = app_table().update(Keys.approval(f"wecom-{sp_no}"), must_exist=False, set_fields={
         "id": f"wecom-{sp_no}", "source": "wecom", "sp_no": sp_no, "sp_status": info.sp_status,
         "template_id": info.template_id, "applicant": applicant, "last_change": info.statu_change_event})
-    mapping = _native_config(get_settings().config_dir / "wecom_approvals.yaml").get(info.template_id)
+    if record.get("approval_id"):
+        _on_linked_change(str(record["approval_id"]), event)
+        return
+    mapping = native_templates().get(info.template_id)
     if mapping is None:
         return
-    if info.statu_change_event == 1 or event.approved:
+    if info.statu_change_event == EVENT_SUBMITTED or event.approved:
         detail = wiring.wecom_client().oa_get_approval_detail(sp_no)
         form = native_form(detail.apply_data, mapping.get("fields") or {})
-    if info.statu_change_event == 1:
+    if info.statu_change_event == EVENT_SUBMITTED:
         _native_prechecks(sp_no, mapping["type"], applicant, form, info)
-    if event.approved:
-        try:
-            table.update(Keys.approval(f"wecom-{sp_no}"), set_fields={"post_actions_at": get_clock().now().isoformat()},
-                         condition="attribute_not_exists(post_actions_at)")
-        except Conflict:
-            return
+    if event.approved and _claim_post_actions(sp_no):
         item = {"id": f"wecom-{sp_no}", "type": mapping["type"], "applicant": applicant, "form": form,
                 "status": "approved", "sp_no": sp_no}
-        wiring.aws("events").put_events(Entries=[{
-            "EventBusName": get_settings().event_bus_name, "Source": "wecom-oa", "DetailType": "approval.approved",
-            "Detail": json.dumps(item, ensure_ascii=False, default=str)}])
+        _publish("approval.approved", item)
         from wecom_oa.services import notifier
 
         notifier.send_handover(item)
+
+
+def _on_linked_change(approval_id: str, event: Any) -> None:
+    """A change of a form `submit` put into WeCom: on submission the stored pre-check findings go to
+    approvers and applicant; a final approve/reject decides the approval once, then publishes
+    `approval.approved|rejected` (same detail as `finalize`) and, when approved, the handover to-dos."""
+    info = event.approval
+    a = repo().get(approval_id)
+    if info.statu_change_event == EVENT_SUBMITTED and a.get("findings"):
+        _send_precheck_notes(a["type"], info, a["applicant"], a["findings"])
+    if info.sp_status not in (SP_APPROVED, SP_REJECTED):
+        return
+    status = "approved" if info.sp_status == SP_APPROVED else "rejected"
+    repo().finish(approval_id, status, {"decided_by": _last_actor(info) or SYSTEM,
+                                        "decided_at": get_clock().now().isoformat()})
+    a = repo().get(approval_id)
+    if a["status"] != status:
+        logger.warning("WeCom decision ignored: the approval is already final",
+                       extra={"approval_id": approval_id, "status": a["status"], "sp_status": info.sp_status})
+        return
+    if not _claim_post_actions(info.sp_no):
+        return
+    detail = {k: a.get(k) for k in ("id", "type", "applicant", "status", "form", "ruleset_version",
+                                    "matched_rows", "decided_by", "decided_at", "sp_no")}
+    _publish(f"approval.{status}", detail)
+    if status == "approved":
+        from wecom_oa.services import notifier
+
+        notifier.send_handover(a)
+
+
+def _last_actor(info: Any) -> str | None:
+    acted = [d for r in info.sp_record for d in r.details if d.sp_time and d.sp_status in (SP_APPROVED, SP_REJECTED)]
+    return max(acted, key=lambda d: d.sp_time).approver_user_id if acted else None
+
+
+def _claim_post_actions(sp_no: str) -> bool:
+    """True for the one caller that runs an sp_no's post actions (however often WeCom re-delivers)."""
+    try:
+        app_table().update(Keys.approval(f"wecom-{sp_no}"), set_fields={"post_actions_at": get_clock().now().isoformat()},
+                           condition="attribute_not_exists(post_actions_at)")
+    except Conflict:
+        return False
+    return True
+
+
+def _publish(detail_type: str, detail: dict[str, Any]) -> None:
+    wiring.aws("events").put_events(Entries=[{
+        "EventBusName": get_settings().event_bus_name, "Source": "wecom-oa", "DetailType": detail_type,
+        "Detail": json.dumps(detail, ensure_ascii=False, default=str)}])
 
 
 def _native_prechecks(sp_no: str, approval_type: str, applicant: str, form: dict[str, Any], info: Any) -> None:
@@ -470,12 +651,15 @@ def _native_prechecks(sp_no: str, approval_type: str, applicant: str, form: dict
     except InvalidInput as exc:
         logger.warning("native approval form does not fit its rule set", extra={"sp_no": sp_no, "problem": exc.message})
         return
-    if not decision.findings:
-        return
+    if decision.findings:
+        _send_precheck_notes(approval_type, info, applicant, [f.model_dump(mode="json") for f in decision.findings])
+
+
+def _send_precheck_notes(approval_type: str, info: Any, applicant: str, findings: list[dict[str, Any]]) -> None:
     approvers = [d.approver_user_id for r in info.sp_record for d in r.details if d.approver_user_id]
-    content = texts().text("messages", "precheck_notes", type_name=type_name(approval_type), sp_no=sp_no,
-                           findings="\n".join(f"· {f.message} {f.suggestion or ''}".rstrip()
-                                              for f in decision.findings))
+    content = texts().text("messages", "precheck_notes", type_name=type_name(approval_type), sp_no=info.sp_no,
+                           findings="\n".join(f"· {f['message']} {f.get('suggestion') or ''}".rstrip()
+                                              for f in findings))
     wiring.sender().send_text(content, touser=list(dict.fromkeys([*approvers, applicant])),
                               duplicate_check=True)
 
