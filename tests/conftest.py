@@ -120,3 +120,36 @@ def local_app(local_stack, monkeypatch: pytest.MonkeyPatch):
         yield LocalApp(local_stack, sandbox, CallbackSimulator(local_stack, sandbox))
     finally:
         wiring.reset()
+
+
+def _secret_values() -> list[str]:
+    """Every secret the suite configures: sandbox defaults, Tencent's sample identities, fixture secrets."""
+    from wecom_oa.settings import LOCAL_DEFAULTS
+
+    values = [LOCAL_DEFAULTS[k] for k in ("WECOM_SECRET", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY")]
+    vectors = json.loads((ROOT / "tests" / "fixtures" / "wecom_vectors" / "official_vectors.json").read_text("utf-8"))
+    values += [v[k] for v in vectors for k in ("token", "encoding_aes_key")]
+    from tests.fixtures.wecom_api.router import SECRET
+
+    return sorted({v for v in [*values, SECRET] if len(v) >= 6})
+
+
+_SECRETS: list[str] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Suite-wide guard: a test whose captured output (stdout, stderr, logs) contains a configured
+    secret fails, whatever it asserted itself."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.passed:
+        return
+    if not _SECRETS:
+        _SECRETS.extend(_secret_values())
+    captured = "".join(content for _, content in report.sections)
+    leaked = [s for s in _SECRETS if s in captured]
+    if leaked:
+        report.outcome = "failed"
+        report.longrepr = f"{len(leaked)} configured secret value(s) appeared in captured output: " + ", ".join(
+            f"{s[:3]}…({len(s)} chars)" for s in leaked)
