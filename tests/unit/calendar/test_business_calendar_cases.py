@@ -29,6 +29,11 @@ def default(calendars) -> BusinessCalendar:
     return calendars.get("default")
 
 
+def test_given_the_shipped_default_when_a_deadline_crosses_into_2027_then_weekdays_apply_and_new_year_is_off(default):
+    # Thu 2026-12-31 17:00 + 2 h: 1 h on Thursday, 2027-01-01 (元旦) off, weekend off → Mon 2027-01-04 10:00
+    assert default.add_business_time(sh(2026, 12, 31, 17, 0), 2 * HOUR) == sh(2027, 1, 4, 10, 0)
+
+
 def test_given_friday_1730_when_adding_one_hour_then_deadline_is_monday_0930(default):
     assert default.add_business_time(sh(2025, 11, 21, 17, 30), HOUR) == sh(2025, 11, 24, 9, 30)
 
@@ -116,9 +121,10 @@ def test_given_team_override_when_saturday_then_half_day_and_company_holiday_ski
     assert calendars.for_team("noc").config.always_on
 
 
-def test_given_year_without_data_when_asked_then_configuration_error_names_the_fix(default):
+def test_given_year_without_data_when_asked_then_configuration_error_names_the_fix():
+    strict = BusinessCalendar(CalendarConfig(unknown_year_policy="error"))
     with pytest.raises(ConfigurationError) as err:
-        default.add_business_time(sh(2026, 12, 31, 17, 0), 2 * HOUR)
+        strict.add_business_time(sh(2026, 12, 31, 17, 0), 2 * HOUR)
 
     assert "2027" in err.value.message
     assert "override_years" in err.value.message
