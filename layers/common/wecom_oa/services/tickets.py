@@ -113,25 +113,34 @@ def act(ticket_id: str, body: dict[str, Any]) -> dict[str, Any]:
     return view(ticket_id)
 
 
-def _update_sla(ticket_id: str, action: str, now: datetime) -> None:
+def _modify_sla(ticket_id: str, change: Any) -> None:
+    """Read-modify-write of the stored SLA state, conditional on `sla_rev` and retried, so a user
+    action and the timer never overwrite each other's changes. `change(state, item)` → new state."""
     from wecom_oa.domain.sla import SlaState
 
     for _ in range(5):
         item = app_table().get(Keys.ticket(ticket_id)) or {}
         if "sla" not in item:
             return
-        policy = policies().select(item["type"], item["priority"])
-        state = SlaState.model_validate(item["sla"]).apply_action(policy, action, now)
-        if action == "transfer":  # the new handler gets a fresh first-response clock (new cycle)
-            state = state.apply_change("start", "first_response", now)
+        state = change(SlaState.model_validate(item["sla"]), item)
         try:
             app_table().update(Keys.ticket(ticket_id), set_fields={"sla": state.model_dump(mode="json"),
                                                                    "sla_rev": item["sla_rev"] + 1},
                                condition="sla_rev = :r", condition_values={":r": item["sla_rev"]})
             return
         except Conflict:
-            continue  # the timer recorded a fired action meanwhile: re-read and re-apply
+            continue  # changed meanwhile: re-read and re-apply
     raise Conflict(f"ticket {ticket_id}: SLA state kept changing; retry the action")
+
+
+def _update_sla(ticket_id: str, action: str, now: datetime) -> None:
+    def change(state: Any, item: dict[str, Any]) -> Any:
+        state = state.apply_action(policies().select(item["type"], item["priority"]), action, now)
+        if action == "transfer":  # the new handler gets a fresh first-response clock (new cycle)
+            state = state.apply_change("start", "first_response", now)
+        return state
+
+    _modify_sla(ticket_id, change)
 
 
 def _carry_out(effects: Any) -> None:
@@ -228,11 +237,14 @@ def check(ticket_id: str, generation: int) -> dict[str, Any]:
         except Conflict:
             # Someone else changed the SLA (an action or a duplicate timer): look again next time.
             return {"done": False, "next_wakeup": utc_iso(now)}
+        sent: list[str] = []
         try:
             for action in evaluation.due:
                 _notify_due(ticket, action, evaluation)
+                sent.append(action.key)
         except Exception:
-            _release(ticket_id, [a.key for a in evaluation.due])
+            # Give back only what was not sent, so the ASL retry sends those and nothing twice.
+            _release(ticket_id, [a.key for a in evaluation.due if a.key not in sent])
             raise
     if evaluation.next_wakeup is None:
         return {"done": True, "next_wakeup": None}
@@ -241,13 +253,8 @@ def check(ticket_id: str, generation: int) -> dict[str, Any]:
 
 
 def _release(ticket_id: str, keys: list[str]) -> None:
-    from wecom_oa.domain.sla import SlaState
-
-    item = app_table().get(Keys.ticket(ticket_id)) or {}
-    state = SlaState.model_validate(item["sla"])
-    released = state.model_copy(update={"fired": [k for k in state.fired if k not in keys]})
-    app_table().update(Keys.ticket(ticket_id), set_fields={"sla": released.model_dump(mode="json"),
-                                                           "sla_rev": item["sla_rev"] + 1})
+    _modify_sla(ticket_id, lambda state, _item: state.model_copy(
+        update={"fired": [k for k in state.fired if k not in keys]}))
 
 
 def _notify_due(ticket: Any, action: Any, evaluation: Any) -> None:
