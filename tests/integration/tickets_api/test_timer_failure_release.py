@@ -3,6 +3,7 @@ sends those, and nothing that already went out is sent twice."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ def test_given_a_send_failure_midway_when_the_check_is_retried_then_each_action_
         "type": "repair", "title": "叉车无法启动", "reporter": "chenjing", "priority": "P3",
         "fields": {"device_name": "叉车", "location": "仓库"}})
     generation = int(app_table().get(Keys.ticket(ticket["id"]))["timer_generation"])
+    _park_timer(ticket["id"], generation)
     set_clock(ManualClock(start + timedelta(hours=5)))  # breach, level 1 and level 2 due at once
 
     real_notify, calls = tickets._notify_due, {"n": 0}
@@ -41,3 +43,24 @@ def test_given_a_send_failure_midway_when_the_check_is_retried_then_each_action_
                  if ticket["id"] in (m.get("content") or "") and ("SLA" in m["content"] or "工单升级" in m["content"])]
     assert len(sla_texts) >= 3
     assert len(sla_texts) == len(set(sla_texts)), "an action was notified twice"
+
+
+def _park_timer(ticket_id: str, generation: int) -> None:
+    """Let the armed timer finish its first check, then stop it: this test plays the ASL retry itself.
+
+    Without this, a slow machine may run the execution's first check after the clock jumps, and
+    that check (with the real sender) would take every due action before the test's own check."""
+    from wecom_oa.services import wiring
+    from wecom_oa.settings import get_settings
+
+    sfn = wiring.aws("stepfunctions")
+    arn = get_settings().ticket_state_machine_arn.replace(":stateMachine:", ":execution:") + f":{ticket_id}-g{generation}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        events = sfn.get_execution_history(executionArn=arn)["events"]
+        if any(e["type"] == "WaitStateEntered" for e in events):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the ticket timer never reached its wait state")
+    sfn.stop_execution(executionArn=arn, cause="test drives the check itself")
