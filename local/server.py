@@ -6,8 +6,9 @@
   the product's WeCom client talks to it over HTTP unless WECOM_API_BASE says otherwise.
 - Routes: the template's HttpApi routes (IAM auth is not enforced locally; loopback only),
   /_sandbox/messages, /_sandbox/click, /_sandbox/schedules, /_sandbox/schedules/{name}/fire,
-  /_sandbox/approvals/{sp_no}/submitted (the 提单 callback) and /_sandbox/approvals/{sp_no}/decide
-  ({userid, approve, speech?}: an approver acts in WeCom; the sys_approval_change callback follows).
+  /_sandbox/approvals/{sp_no}/submitted (the 提单 callback), /_sandbox/approvals/{sp_no}/decide
+  ({userid, approve, speech?}: an approver acts in WeCom) and /_sandbox/approvals/{sp_no}/withdraw
+  ({userid}: the applicant's 撤销); the sys_approval_change callback follows each.
 - Schedules fire on the virtual clock (LOCAL_CLOCK_START, LOCAL_TIME_SCALE) from the template's
   ScheduleV2 events; queues are polled into their worker functions.
 
@@ -128,6 +129,10 @@ class LocalApp:
                               400)
                 return ok(self.simulator.decide_approval(sp_no, body["userid"], body["approve"],
                                                          str(body.get("speech") or "")))
+            if action == "withdraw":
+                if not body.get("userid"):
+                    return ok({"error": {"code": "invalid_input", "message": "userid (the applicant) is required"}}, 400)
+                return ok(self.simulator.withdraw_approval(sp_no, body["userid"]))
         except OAError as exc:  # unknown sp_no, not the pending approver, already decided
             return ok({"error": {"code": exc.code, "message": exc.message}}, exc.status)
         return ok({"error": {"code": "not_found", "message": f"no sandbox approval action {action!r}"}}, 404)
@@ -174,6 +179,11 @@ class CallbackSimulator:
                         create_time: int | None = None) -> dict[str, Any]:
         """An approver acts in WeCom; the resulting sys_approval_change callback is delivered."""
         info = self.sandbox.decide_approval(sp_no, userid, approve, speech)
+        return {**self.approval_change(sp_no, info, create_time=create_time), "sp_status": info["sp_status"]}
+
+    def withdraw_approval(self, sp_no: str, userid: str, create_time: int | None = None) -> dict[str, Any]:
+        """The applicant withdraws (or revokes after approval) in WeCom; the callback is delivered."""
+        info = self.sandbox.withdraw_approval(sp_no, userid)
         return {**self.approval_change(sp_no, info, create_time=create_time), "sp_status": info["sp_status"]}
 
     def click(self, userid: str, task_id: str, key: str) -> dict[str, Any]:

@@ -29,10 +29,10 @@ MAX_WINDOW_SECONDS = 31 * 86_400
 MAX_PAGE = 100
 
 # Form SpStatus; node / approver SpStatus (PROTOCOL.md §2.4).
-IN_REVIEW, APPROVED, REJECTED = 1, 2, 3
+IN_REVIEW, APPROVED, REJECTED, WITHDRAWN, REVOKED = 1, 2, 3, 4, 6
 NODE_PENDING, NODE_AGREED, NODE_REJECTED = 1, 2, 3
 # StatuChangeEvent values the simulator emits.
-EVENT_SUBMITTED, EVENT_AGREED, EVENT_REJECTED = 1, 2, 3
+EVENT_SUBMITTED, EVENT_AGREED, EVENT_REJECTED, EVENT_WITHDRAWN, EVENT_REVOKED = 1, 2, 3, 6, 8
 
 
 def _param(problem: str) -> ApiError:
@@ -76,9 +76,12 @@ class _Form:
     apply_data: dict[str, Any]
     summary_list: list[Any]
     request: dict[str, Any]
+    ended: int | None = None  # WITHDRAWN or REVOKED, set by the creator's 撤销
 
     @property
     def sp_status(self) -> int:
+        if self.ended is not None:
+            return self.ended
         states = [n.status for n in self.nodes]
         if NODE_REJECTED in states:
             return REJECTED
@@ -186,6 +189,20 @@ class ApprovalStore:
         status = NODE_AGREED if approve else NODE_REJECTED
         node.decisions[userid] = (status, speech, int(self._clock.now().timestamp()))
         return {**form.info(), "statu_change_event": EVENT_AGREED if approve else EVENT_REJECTED}
+
+    def withdraw(self, sp_no: str, userid: str) -> dict[str, Any]:
+        """The creator's 撤销: in review → 已撤销 (StatuChangeEvent 6); approved → 通过后撤销 (8).
+        Returns the form info plus `statu_change_event` for the sys_approval_change callback."""
+        form = self._forms.get(sp_no)
+        if form is None:
+            raise NotFound(f"unknown sp_no {sp_no!r}")
+        if userid != form.creator:
+            raise Forbidden(f"only the applicant {form.creator!r} can withdraw {sp_no}")
+        status = form.sp_status
+        if status not in (IN_REVIEW, APPROVED):
+            raise Conflict(f"approval {sp_no} can no longer be withdrawn (SpStatus {status})")
+        form.ended = WITHDRAWN if status == IN_REVIEW else REVOKED
+        return {**form.info(), "statu_change_event": EVENT_WITHDRAWN if status == IN_REVIEW else EVENT_REVOKED}
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ per-member delivery quotas (30/min, silently dropped) are not modelled; the `inv
 message/send are present only when non-empty.
 
 Inspection (for the local server and the callback simulator): `calls()`, `messages()` (newest
-last), `card_by_task_id()`, `issue_click_response_code()`, `approval()`, `decide_approval()`.
+last), `card_by_task_id()`, `issue_click_response_code()`, `approval()`, `decide_approval()`,
+`withdraw_approval()`.
 """
 
 from __future__ import annotations
@@ -265,6 +266,11 @@ class WeComSandbox:
         """Simulate an approver acting in the WeCom client (see ApprovalStore.decide)."""
         with self._lock:
             return copy.deepcopy(self._approvals.decide(sp_no, userid, approve, speech))
+
+    def withdraw_approval(self, sp_no: str, userid: str) -> dict[str, Any]:
+        """Simulate the applicant's 撤销 in the WeCom client (see ApprovalStore.withdraw)."""
+        with self._lock:
+            return copy.deepcopy(self._approvals.withdraw(sp_no, userid))
 
     def revoke_tokens(self) -> None:
         """Invalidate every issued access_token early, as WeCom may (clients get 40014)."""

@@ -70,6 +70,15 @@ class ApprovalRepository:
             return False
         return True
 
+    def revoke(self, approval_id: str, fields: Mapping[str, Any]) -> bool:
+        """approved → revoked once (an approved WeCom form revoked afterwards). False otherwise."""
+        try:
+            self.update(approval_id, {"status": "revoked", **fields}, condition="#s = :a",
+                        values={":a": "approved"}, names={"#s": "status"})
+        except Conflict:
+            return False
+        return True
+
     def add_card(self, approval_id: str, task_id: str, info: Mapping[str, Any]) -> None:
         self.update(approval_id, {("cards", task_id): dict(info)})
 

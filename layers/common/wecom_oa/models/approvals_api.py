@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from wecom_oa.errors import InvalidInput
 
-Status = Literal["pending", "approved", "rejected", "auto_rejected", "failed"]
+# `withdrawn`: the applicant withdrew (or an admin deleted) a WeCom form before its decision;
+# `revoked`: an approved WeCom form was revoked afterwards (通过后撤销).
+Status = Literal["pending", "approved", "rejected", "auto_rejected", "failed", "withdrawn", "revoked"]
 
 
 class _In(BaseModel):

@@ -224,7 +224,7 @@ def view(approval_id: str) -> dict[str, Any]:
                       | {"decisions": mine})
     return {k: a.get(k) for k in ("id", "type", "applicant", "status", "outcome", "ruleset_version", "matched_rows",
                                    "explanation", "inputs", "form", "findings", "suggestion", "reason",
-                                   "created_at", "decided_at", "decided_by")} | {
+                                   "created_at", "decided_at", "decided_by", "withdrawn_at", "revoked_at")} | {
         "channel": a.get("channel") or "app", "sp_no": a.get("sp_no"), "stages": stages}
 
 
@@ -452,6 +452,7 @@ def _native_config(path: Path) -> dict[str, Any]:
 
 
 SP_IN_REVIEW, SP_APPROVED, SP_REJECTED = 1, 2, 3  # form SpStatus (PROTOCOL.md §2.4)
+SP_WITHDRAWN, SP_REVOKED, SP_DELETED = 4, 6, 7  # 已撤销, 通过后撤销, 已删除
 EVENT_SUBMITTED = 1  # StatuChangeEvent 提单
 # oa/applyevent process.node_list apv_rel: 1 会签 (all), 2 或签 (any). A sequential stage becomes one
 # node per approver, in order, so it needs no WeCom 依次 mode.
@@ -593,6 +594,15 @@ def on_wecom_approval_change(event: Any) -> None:
         from wecom_oa.services import notifier
 
         notifier.send_handover(item)
+    if info.sp_status == SP_REVOKED and record.get("post_actions_at") and _claim(sp_no, "revoked_at"):
+        # Revoked after we announced the approval: attendance and rota undo it, the handover is off.
+        detail = wiring.wecom_client().oa_get_approval_detail(sp_no)
+        item = {"id": f"wecom-{sp_no}", "type": mapping["type"], "applicant": applicant, "status": "revoked",
+                "form": native_form(detail.apply_data, mapping.get("fields") or {}), "sp_no": sp_no}
+        _publish("approval.revoked", item)
+        from wecom_oa.services import notifier
+
+        notifier.send_handover_cancelled(item)
 
 
 def _on_linked_change(approval_id: str, event: Any) -> None:
@@ -603,6 +613,12 @@ def _on_linked_change(approval_id: str, event: Any) -> None:
     a = repo().get(approval_id)
     if info.statu_change_event == EVENT_SUBMITTED and a.get("findings"):
         _send_precheck_notes(a["type"], info, a["applicant"], a["findings"])
+    if info.sp_status in (SP_WITHDRAWN, SP_DELETED):
+        _withdraw_linked(approval_id, info)
+        return
+    if info.sp_status == SP_REVOKED:
+        _revoke_linked(approval_id, info)
+        return
     if info.sp_status not in (SP_APPROVED, SP_REJECTED):
         return
     status = "approved" if info.sp_status == SP_APPROVED else "rejected"
@@ -615,13 +631,40 @@ def _on_linked_change(approval_id: str, event: Any) -> None:
         return
     if not _claim_post_actions(info.sp_no):
         return
-    detail = {k: a.get(k) for k in ("id", "type", "applicant", "status", "form", "ruleset_version",
-                                    "matched_rows", "decided_by", "decided_at", "sp_no")}
-    _publish(f"approval.{status}", detail)
+    _publish(f"approval.{status}", {k: a.get(k) for k in _EVENT_FIELDS})
     if status == "approved":
         from wecom_oa.services import notifier
 
         notifier.send_handover(a)
+
+
+_EVENT_FIELDS = ("id", "type", "applicant", "status", "form", "ruleset_version", "matched_rows", "decided_by",
+                 "decided_at", "sp_no")
+
+
+def _withdraw_linked(approval_id: str, info: Any) -> None:
+    """Withdrawn by the applicant (or deleted) before a decision: final `withdrawn`, one event."""
+    now = get_clock().now().isoformat()
+    if not repo().finish(approval_id, "withdrawn", {"withdrawn_at": now, "sp_status": info.sp_status}):
+        return
+    a = repo().get(approval_id)
+    _publish("approval.withdrawn", {k: a.get(k) for k in _EVENT_FIELDS})
+
+
+def _revoke_linked(approval_id: str, info: Any) -> None:
+    """Revoked after approval (通过后撤销): `approved` → `revoked` once; `approval.revoked` tells
+    attendance and rota to undo, and the handover colleagues learn the to-do is off. A form whose
+    approval we never saw (still pending here) just ends as `revoked`: nobody was told it was approved."""
+    now = get_clock().now().isoformat()
+    if not repo().revoke(approval_id, {"revoked_at": now}):
+        if repo().finish(approval_id, "revoked", {"revoked_at": now, "sp_status": info.sp_status}):
+            logger.info("WeCom form revoked before its approval reached us", extra={"approval_id": approval_id})
+        return
+    a = repo().get(approval_id)
+    _publish("approval.revoked", {k: a.get(k) for k in _EVENT_FIELDS})
+    from wecom_oa.services import notifier
+
+    notifier.send_handover_cancelled(a)
 
 
 def _last_actor(info: Any) -> str | None:
@@ -631,9 +674,14 @@ def _last_actor(info: Any) -> str | None:
 
 def _claim_post_actions(sp_no: str) -> bool:
     """True for the one caller that runs an sp_no's post actions (however often WeCom re-delivers)."""
+    return _claim(sp_no, "post_actions_at")
+
+
+def _claim(sp_no: str, attribute: str) -> bool:
+    """True for the one caller that sets `attribute` on the sp_no's record (a once-only action)."""
     try:
-        app_table().update(Keys.approval(f"wecom-{sp_no}"), set_fields={"post_actions_at": get_clock().now().isoformat()},
-                           condition="attribute_not_exists(post_actions_at)")
+        app_table().update(Keys.approval(f"wecom-{sp_no}"), set_fields={attribute: get_clock().now().isoformat()},
+                           condition="attribute_not_exists(#a)", condition_names={"#a": attribute})
     except Conflict:
         return False
     return True

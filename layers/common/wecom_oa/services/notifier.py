@@ -149,12 +149,22 @@ def _update(client: Any, code: str, userids: list[str], card: dict[str, Any], ta
 
 def send_handover(a: dict[str, Any]) -> int:
     """待办 to the approved leave's handover colleagues (form.handover_to); returns how many were told."""
+    return _to_handover(a, "handover")
+
+
+def send_handover_cancelled(a: dict[str, Any]) -> int:
+    """The approval was revoked: the handover colleagues learn the 待办 is off."""
+    return _to_handover(a, "handover_cancelled")
+
+
+def _to_handover(a: dict[str, Any], message: str) -> int:
     form = a.get("form") or {}
-    to = [u for u in form.get("handover_to") or [] if isinstance(u, str) and u]
+    handover = form.get("handover_to") or []
+    to = [u for u in (handover if isinstance(handover, list) else [handover]) if isinstance(u, str) and u]
     if not to:
         return 0
     content = approvals.texts().text(
-        "messages", "handover", applicant_name=a.get("applicant_name") or _name(a["applicant"]),
+        "messages", message, applicant_name=a.get("applicant_name") or _name(a["applicant"]),
         type_name=approvals.type_name(a["type"]), start=form.get("start", ""), end=form.get("end", ""),
         approval_id=a["id"])
     wiring.sender().send_text(content, touser=to, duplicate_check=True)
