@@ -3,7 +3,7 @@
 File shape (see `demo_directory.yaml`, the default):
 
     corp_name: 星辰科技有限公司
-    vacation_types: [{id: 1, key: annual, name: 年假}, ...]        # ids as in oa/vacation/getcorpconf
+    vacation_types: [{id: 1, key: annual, name: 年假}, {id: 4, key: comp_time, name: 调休, hours_per_day: 8}]
     departments:    [{id, name, parentid, leaders: [userid]}]
     users:          [{userid, name, departments, main_department, direct_leader, position, status,
                       mobile, email, gender, vacation: {annual: 5, comp_time: {assigned: 2, used: 0.5}}}]
@@ -12,7 +12,7 @@ File shape (see `demo_directory.yaml`, the default):
     approval_templates: [{template_id, name}]                        # sp_name of oa/applyevent forms
 
 Vacation balances are in days (a bare number means "assigned, nothing used"); the API answers in
-seconds like WeCom (one day = 86 400 s). Cross references (leaders, parents, tag members, vacation
+seconds like WeCom: 86 400 s per day, or `hours_per_day` × 3600 s for an hourly type. Cross references (leaders, parents, tag members, vacation
 keys) are checked on load; every problem raises `ConfigurationError` naming the file and the field.
 """
 
@@ -53,11 +53,18 @@ class Balance(BaseModel):
 
 
 class VacationType(BaseModel):
+    """A leave type; `hours_per_day` makes it hourly (按小时, WeCom time_attr 1) with that many hours a day."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: int
     key: str = Field(pattern=r"^[a-z_]+$")
     name: str
+    hours_per_day: float | None = Field(None, gt=0, le=24)
+
+    @property
+    def seconds_per_day(self) -> int:
+        return round(self.hours_per_day * 3600) if self.hours_per_day else SECONDS_PER_DAY
 
 
 class Robot(BaseModel):

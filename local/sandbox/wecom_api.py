@@ -35,7 +35,7 @@ from typing import Any
 
 from local.sandbox import payloads
 from local.sandbox.approvals import ApprovalStore
-from local.sandbox.directory import SECONDS_PER_DAY, SandboxCompany, SandboxExtras
+from local.sandbox.directory import SandboxCompany, SandboxExtras
 from local.sandbox.errcodes import ApiError, Err
 from wecom_oa.clock import Clock
 from wecom_oa.domain.directory import StaticDirectory, User
@@ -543,9 +543,9 @@ class WeComSandbox:
 
     def _vacation_conf(self, _query: dict[str, str], _body: dict[str, Any]) -> dict[str, Any]:
         return {"lists": [
-            {"id": vt.id, "name": vt.name, "time_attr": 0, "duration_type": 1,
+            {"id": vt.id, "name": vt.name, "time_attr": 1 if vt.hours_per_day else 0, "duration_type": 1,
              "quota_attr": {"type": 1, "autoreset_time": 0, "autoreset_duration": 0},
-             "perday_duration": SECONDS_PER_DAY}
+             "perday_duration": vt.seconds_per_day}
             for vt in self._extras.vacation_types
         ]}
 
@@ -553,9 +553,9 @@ class WeComSandbox:
         user = self._lookup_user(body.get("userid"))
         return {"lists": [
             {"id": vt.id, "vacationname": vt.name,
-             "assignduration": round(b.assigned * SECONDS_PER_DAY),
-             "usedduration": round(b.used * SECONDS_PER_DAY),
-             "leftduration": round(b.left * SECONDS_PER_DAY)}
+             "assignduration": round(b.assigned * vt.seconds_per_day),
+             "usedduration": round(b.used * vt.seconds_per_day),
+             "leftduration": round(b.left * vt.seconds_per_day)}
             for vt, b in self._extras.balances(user.userid)
         ]}
 

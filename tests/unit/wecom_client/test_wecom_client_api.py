@@ -165,6 +165,14 @@ def test_given_user_when_quota_fetched_then_leave_types_in_seconds(client, route
     assert router.bodies("oa/vacation/getuservacationquota") == [{"userid": "zhangsan"}]
 
 
+def test_given_corp_when_vacation_config_fetched_then_hourly_types_count_their_own_day(client, router):
+    annual, comp_time = client.oa_get_vacation_config()
+
+    assert (annual.name, annual.time_attr, annual.seconds_per_day) == ("年假", 0, 86400)
+    assert (comp_time.name, comp_time.time_attr, comp_time.seconds_per_day) == ("调休假", 1, 28800)
+    assert router.count("oa/vacation/getcorpconf") == 1
+
+
 def test_given_directory_calls_then_domain_models_returned(client, router):
     user = client.user_get("zhangsan")
     depts = client.department_list()

@@ -54,7 +54,7 @@ from wecom_oa.settings import get_settings
 DEFAULT_STAGE_TIMEOUT = 7 * 24 * 3600
 MIN_TIMEOUT = 60
 SYSTEM = "system"
-SECONDS_PER_DAY = Decimal(86400)  # WeCom quotas are in seconds; the sandbox counts 24 h per day
+SECONDS_PER_DAY = Decimal(86400)  # a day-based WeCom quota or duration, in seconds
 LATE_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
 Channel = Literal["app", "wecom"]
 
@@ -93,15 +93,27 @@ def texts() -> ApprovalTemplates:
 
 class WeComLeaveBalances:
     """LeaveBalanceProvider over oa/vacation/getuservacationquota; vacation names map to leave types
-    through templates/approvals.yaml `leave_types` (a type WeCom does not track is not limited)."""
+    through templates/approvals.yaml `leave_types` (a type WeCom does not track is not limited).
+    Quotas are seconds: a day-based type counts 86 400 s per day, an hourly one (often 调休) the
+    `perday_duration` of oa/vacation/getcorpconf (e.g. 8 h), so balances come out in working days."""
 
     def __init__(self, client: Any, templates: ApprovalTemplates) -> None:
         self._client, self._templates = client, templates
 
     def balances(self, userid: str) -> dict[str, Decimal]:
         by_name = {self._templates.leave_type_name(t): t for t in typing.get_args(rules.LeaveType)}
-        return {by_name[q.vacationname]: Decimal(q.leftduration) / SECONDS_PER_DAY
-                for q in self._client.oa_get_user_vacation_quota(userid) if q.vacationname in by_name}
+        quotas = [q for q in self._client.oa_get_user_vacation_quota(userid) if q.vacationname in by_name]
+        per_day = self._seconds_per_day() if quotas else {}
+        return {by_name[q.vacationname]: Decimal(q.leftduration) / per_day.get(q.id, SECONDS_PER_DAY)
+                for q in quotas}
+
+    def _seconds_per_day(self) -> dict[int, Decimal]:
+        try:
+            configs = self._client.oa_get_vacation_config()
+        except OAError as exc:  # e.g. no 假期 permission: day-based figures are the best we have
+            logger.warning("vacation config unavailable; counting 24 h per day", extra={"problem": exc.message})
+            return {}
+        return {c.id: Decimal(c.seconds_per_day) for c in configs}
 
 
 class NoBudgets:
@@ -743,8 +755,9 @@ def _vacation(value: dict[str, Any]) -> dict[str, Any]:
     by_name = {default_templates().leave_type_name(t): t for t in typing.get_args(rules.LeaveType)}
     span = (vac.get("attendance") or {}).get("date_range") or {}
     day = lambda ts: datetime.fromtimestamp(int(ts or 0), UTC).date().isoformat()  # noqa: E731
+    per_day = Decimal(int(span.get("perday_duration") or 0)) or SECONDS_PER_DAY  # hourly types send theirs
     return {"leave_type": by_name.get(name, "other"), "start": day(span.get("new_begin")),
-            "end": day(span.get("new_end")), "days": Decimal(int(span.get("new_duration") or 0)) / SECONDS_PER_DAY}
+            "end": day(span.get("new_end")), "days": Decimal(int(span.get("new_duration") or 0)) / per_day}
 
 
 def reconcile() -> dict[str, int]:

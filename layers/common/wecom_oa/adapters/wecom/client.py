@@ -271,6 +271,24 @@ class VacationQuota(BaseModel):
     real_assignduration: int = 0
 
 
+class VacationConfig(BaseModel):
+    """One leave type of `oa/vacation/getcorpconf`. `time_attr` 0 按天 / 1 按小时; for an hourly type
+    `perday_duration` is the seconds one day counts for (e.g. 28800 for 8 h)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    name: str = ""
+    time_attr: int = 0
+    duration_type: int = 0
+    perday_duration: int = 0
+
+    @property
+    def seconds_per_day(self) -> int:
+        """Seconds of quota that make one day of leave."""
+        return self.perday_duration if self.time_attr == 1 and self.perday_duration > 0 else 86_400
+
+
 # -- one HTTP exchange ------------------------------------------------------------------------
 
 def encode_json(body: Mapping[str, Any]) -> bytes:
@@ -590,6 +608,10 @@ class WeComClient:
             cursor = str(data.get("new_next_cursor") or "")
             if not cursor:
                 return
+
+    def oa_get_vacation_config(self) -> list[VacationConfig]:
+        data = self._request("GET", "oa/vacation/getcorpconf")
+        return [VacationConfig.model_validate(v) for v in data.get("lists") or []]
 
     def oa_get_user_vacation_quota(self, userid: str) -> list[VacationQuota]:
         data = self._request("POST", "oa/vacation/getuservacationquota", json={"userid": userid})
