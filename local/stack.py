@@ -10,6 +10,11 @@
 - collects the event wiring moto does not run: SQS event sources (`drain()` / `start_pollers()`),
   `ScheduleV2` schedules (`fire()`), and `HttpApi` routes (`route()`), all from the template.
 
+`Conditions` are evaluated from the parameter values first (`evaluate_conditions`), and
+`apply_conditions` drops resources and outputs whose condition is false and collapses every `Fn::If`
+(`Ref: AWS::NoValue` removes its key or list item). Local mode runs with the defaults
+(EgressMode=direct), so the egress VPC is skipped and no function gets a VpcConfig.
+
 Never deployed; nothing here is imported by the functions.
 """
 
@@ -45,7 +50,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if tag_suffix == "GetAtt":
@@ -62,6 +67,81 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+# ------------------------------------------------------------------------------ conditions
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def _condition_value(node: Any, parameters: dict[str, Any]) -> Any:
+    """The value of an operand inside a condition: literals, `Ref` to a parameter, `Fn::Join`, `Fn::Select`."""
+    if not isinstance(node, dict):
+        return node if isinstance(node, list) else str(node)
+    (key, arg), = node.items()
+    if key == "Ref":
+        return parameters[arg]
+    if key == "Fn::Join":
+        separator, items = arg
+        values = _condition_value(items, parameters)
+        return separator.join(str(_condition_value(v, parameters)) for v in values)
+    if key == "Fn::Select":
+        return _condition_value(_condition_value(arg[1], parameters)[int(arg[0])], parameters)
+    raise ValueError(f"{key} is not supported inside Conditions by the local stack")
+
+
+def evaluate_conditions(conditions: dict[str, Any], parameters: dict[str, Any]) -> dict[str, bool]:
+    """Truth value of every named condition (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition)."""
+    results: dict[str, bool] = {}
+
+    def truth(node: Any) -> bool:
+        (key, arg), = node.items()
+        if key == "Condition":
+            return named(arg)
+        if key == "Fn::Equals":
+            left, right = (_condition_value(v, parameters) for v in arg)
+            return left == right
+        if key == "Fn::Not":
+            return not truth(arg[0])
+        if key == "Fn::And":
+            return all(truth(a) for a in arg)
+        if key == "Fn::Or":
+            return any(truth(a) for a in arg)
+        raise ValueError(f"{key} is not a condition function")
+
+    def named(name: str) -> bool:
+        if name not in results:
+            results[name] = truth(conditions[name])
+        return results[name]
+
+    for name in conditions:
+        named(name)
+    return results
+
+
+def apply_conditions(node: Any, conditions: dict[str, bool]) -> Any:
+    """`node` with every `Fn::If` replaced by its chosen branch and every `AWS::NoValue` removed."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, when_true, when_false = node["Fn::If"]
+            return apply_conditions(when_true if conditions[name] else when_false, conditions)
+        kept = {k: apply_conditions(v, conditions) for k, v in node.items()}
+        return {k: v for k, v in kept.items() if v != NO_VALUE}
+    if isinstance(node, list):
+        return [v for v in (apply_conditions(item, conditions) for item in node) if v != NO_VALUE]
+    return node
+
+
+def conditional_template(template: dict[str, Any], conditions: dict[str, bool]) -> dict[str, Any]:
+    """The template as deployed under `conditions`: resources and outputs whose `Condition` is false
+    are gone, and no `Fn::If` or `AWS::NoValue` is left outside `Conditions` and `Rules`."""
+    result = dict(template)
+    for section in ("Resources", "Outputs"):
+        entries = template.get(section) or {}
+        result[section] = {k: v for k, v in entries.items() if conditions.get(v.get("Condition"), True)}
+    for section, body in result.items():
+        if section not in ("Conditions", "Rules"):
+            result[section] = apply_conditions(body, conditions)
+    return result
 
 
 # ------------------------------------------------------------------------------ model
@@ -101,9 +181,11 @@ class LocalStack:
         import boto3
 
         self._session = session or boto3.session.Session(region_name=REGION)
-        self.template = load_template(template_path)
+        raw = load_template(template_path)
+        self.parameters = self._parameter_values(raw, parameters or {})
+        self.conditions = evaluate_conditions(raw.get("Conditions") or {}, self.parameters)
+        self.template = conditional_template(raw, self.conditions)
         self.resources: dict[str, dict[str, Any]] = self.template["Resources"]
-        self.parameters = self._parameter_values(parameters or {})
         self.physical: dict[str, dict[str, str]] = {}
         self.env: dict[str, str] = {}
         self.routes: list[Route] = []
@@ -147,21 +229,25 @@ class LocalStack:
                 self._create_state_machine(logical_id, res["Properties"])
         return self
 
-    def _parameter_values(self, overrides: dict[str, str]) -> dict[str, str]:
-        values = {
+    @staticmethod
+    def _parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
+        values: dict[str, Any] = {
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT,
             "AWS::Partition": "aws",
             "AWS::StackName": STACK_NAME,
             "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NoValue": "",
         }
-        for name, spec in self.template.get("Parameters", {}).items():
+        specs = template.get("Parameters", {})
+        for name, spec in specs.items():
             values[name] = str(spec.get("Default", ""))
         # Local identities come from the same environment variables the functions read.
         values["WeComCorpId"] = os.environ.get("WECOM_CORP_ID") or "ww5a1d0c0ffee0b0a7"
         values["WeComAgentId"] = os.environ.get("WECOM_AGENT_ID") or "1000002"
         values.update(overrides)
+        for name, spec in specs.items():  # a Ref to a list parameter is a list, as in CloudFormation
+            if spec.get("Type") == "CommaDelimitedList" and isinstance(values[name], str):
+                values[name] = values[name].split(",")
         return values
 
     def _name_resources(self) -> None:
@@ -198,6 +284,9 @@ class LocalStack:
 
     # -------------------------------------------------------------------------- intrinsics
     def resolve(self, value: Any) -> Any:
+        return self._resolve(apply_conditions(value, self.conditions))
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
             (key, arg), = value.items()
             if key == "Ref":
@@ -208,21 +297,19 @@ class LocalStack:
                 logical_id, attr = arg if isinstance(arg, list) else arg.split(".", 1)
                 return self.physical[logical_id][attr]
             if key == "Fn::Sub":
-                text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+                text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self._resolve(arg[1]))
                 return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub_var(m.group(1), extra), text)
-            if key == "Fn::If":
-                raise NotImplementedError("Fn::If is not used outside Conditions in this template")
         if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
+            return {k: self._resolve(v) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [self._resolve(v) for v in value]
         return value
 
     def _sub_var(self, name: str, extra: dict[str, Any]) -> str:
         if name in extra:
             return str(extra[name])
         if name in self.parameters:
-            return self.parameters[name]
+            return str(self.parameters[name])
         if "." in name:
             logical_id, attr = name.split(".", 1)
             return self.physical[logical_id][attr]
