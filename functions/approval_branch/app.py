@@ -1,9 +1,11 @@
 """Approval state machine tasks: evaluate, next_stage, stage_timeout, finalize, fail.
 
-Typed errors propagate (their class name is the ASL error name Retry/Catch match)."""
+Typed errors propagate (their class name is the ASL error name Retry/Catch match); `asl_task` renames
+the transient ones to the names Retry lists (see wecom_oa.asl)."""
 
 from typing import Any
 
+from wecom_oa.asl import asl_task
 from wecom_oa.models.approvals_api import (
     EvaluateTask,
     FailTask,
@@ -30,6 +32,7 @@ def _run(task: Any) -> dict:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@asl_task
 def lambda_handler(event: dict, context: object) -> dict:
     task = parse_branch_task(event)
     logger.append_keys(approval_id=task.approval_id, action=task.action)
