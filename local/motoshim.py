@@ -14,12 +14,18 @@
    write. `DynamoHandler.call_action` runs under one lock, giving each request the atomicity a
    DynamoDB request has (read-then-write races between requests stay possible, as on AWS).
 
+Attribution: `invoke_local` is the one door every handler goes through (Lambda tasks, HTTP routes,
+queue workers, schedules), so `current_function()` names the template function whose handler runs
+in this thread (tests/integration/test_iam_sufficiency.py attributes boto3 calls with it). moto's
+execution threads start with an empty context: calls made by Step Functions itself are unattributed.
+
 `install()` is idempotent. The patched names are checked by the canary test so a moto upgrade
 fails loudly instead of silently running timers in real time.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import threading
 import time
@@ -37,6 +43,7 @@ _registry: dict[str, Handler] = {}
 _installed = False
 _lock = threading.Lock()
 _dynamodb_lock = threading.RLock()
+_current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_function", default=None)
 
 # Executions are allowed to run (clock permitting); a test may flip this to fail any Lambda call.
 ACCOUNT_ID = "123456789012"
@@ -71,12 +78,18 @@ def clear_registry() -> None:
     _registry.clear()
 
 
+def current_function() -> str | None:
+    """Logical id of the template function whose handler is running in this context, else None."""
+    return _current_function.get()
+
+
 def invoke_local(function_name: str, event: Any, region: str = "us-east-1") -> tuple[Any, bool]:
     """Run a registered handler: (result, is_error). Shared by the moto patch and the local runner."""
     name = function_name.rsplit(":", 1)[-1]
     handler = _registry.get(name)
     if handler is None:
         return {"errorType": "ResourceNotFoundException", "errorMessage": f"Function not found: {name}"}, True
+    token = _current_function.set(name)
     try:
         return handler(event, LocalLambdaContext(name, region)), False
     except Exception as exc:  # noqa: BLE001 - mirrors Lambda: any exception is a function error
@@ -85,6 +98,8 @@ def invoke_local(function_name: str, event: Any, region: str = "us-east-1") -> t
             "errorMessage": str(exc),
             "stackTrace": traceback.format_exception(exc)[-3:],
         }, True
+    finally:
+        _current_function.reset(token)
 
 
 def _patched_invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any,

@@ -1,8 +1,9 @@
 """Scheduled digests, alarms, reminders, notice follow-ups and reconcilers (EventBridge Scheduler).
 
 Thin: the scheduler's input `{"schedule": "<name>"}` selects one schedule of `config/digests.yaml`;
-`services.digests.run` does the rest (once per period, skips non-workdays). A failed delivery raises,
-so the scheduler retries and finally dead-letters the event (operator alarm on the DLQ).
+`services.digests.run` does the rest (once per period, skips non-workdays). A failed delivery raises:
+Lambda's asynchronous retries run it again (sending only what is missing), then the event is parked in
+DigestFailuresQueue (EventInvokeConfig on-failure destination) where the operator alarm fires.
 """
 
 from wecom_oa.observability import logger, metrics
