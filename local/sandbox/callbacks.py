@@ -1,6 +1,7 @@
 """Callback XML the WeCom side sends, rendered from sandbox records (decrypted form; the simulator
 encrypts it). `approval_change_xml` renders `sys_approval_change` (PROTOCOL.md §2.4) from an
-approval form as oa/getapprovaldetail's `info` (`WeComSandbox.approval` / `decide_approval`).
+approval form as oa/getapprovaldetail's `info` (`WeComSandbox.approval` / `decide_approval`);
+`user_update_xml` renders change_contact update_user from a user/get record.
 """
 
 from __future__ import annotations
@@ -50,4 +51,19 @@ def approval_change_xml(info: dict[str, Any], *, corp_id: str, agent_id: int | s
     for notifyer in info.get("notifyer") or []:
         _add(SubElement(approval, "Notifyer"), "UserId", notifyer.get("userid", ""))
     _add(approval, "StatuChangeEvent", event)
+    return tostring(root, encoding="unicode")
+
+
+def user_update_xml(user: dict[str, Any], *, corp_id: str, create_time: int) -> str:
+    """change_contact update_user for a user/get record (`WeComSandbox.set_department_leaders`):
+    the department and leader fields WeCom sends when a user's departments or head roles change."""
+    root = Element("xml")
+    for tag, value in (("ToUserName", corp_id), ("FromUserName", "sys"), ("CreateTime", create_time),
+                       ("MsgType", "event"), ("Event", "change_contact"), ("ChangeType", "update_user"),
+                       ("UserID", user["userid"]),
+                       ("Department", ",".join(str(d) for d in user.get("department") or [])),
+                       ("MainDepartment", user.get("main_department")),
+                       ("IsLeaderInDept", ",".join(str(x) for x in user.get("is_leader_in_dept") or [])),
+                       ("DirectLeader", ",".join(user.get("direct_leader") or []))):
+        _add(root, tag, value)
     return tostring(root, encoding="unicode")

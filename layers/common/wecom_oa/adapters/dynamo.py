@@ -12,6 +12,7 @@ Layout (one table, entity-prefixed keys):
 | card task         | CARD#{task_id}         | META                      |                                           |
 | callback event    | EVENT#{idem key}       | META  (TTL)               |                                           |
 | WeCom token       | TOKEN#{corp}#{agent}   | META                      |                                           |
+| directory version | DIRECTORY#version      | META                      |                                           |
 
 gsi2 is a lookup by external id (WeCom SpNo, invoice number, chat MsgId): gsi2pk = `{kind}#{value}`.
 Attribute `expires_at` (epoch seconds) is the TTL attribute. Closed items drop their gsi1 keys, so
@@ -87,6 +88,11 @@ class Keys:
     @staticmethod
     def token(corp_id: str, agent: str) -> dict[str, str]:
         return {"pk": f"TOKEN#{corp_id}#{agent}", "sk": Keys.META}
+
+    @staticmethod
+    def directory_version() -> dict[str, str]:
+        """The one item every container's directory cache compares its version with."""
+        return {"pk": "DIRECTORY#version", "sk": Keys.META}
 
     @staticmethod
     def send_ledger(app: str, userid: str, hour: datetime) -> dict[str, str]:

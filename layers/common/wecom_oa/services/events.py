@@ -29,12 +29,39 @@ def _approval_change(event: Any) -> None:
     approvals.on_wecom_approval_change(event)
 
 
+# change_contact ChangeType → what it can make stale in a directory cache (see
+# WeComDirectory.forget_change). Not listed (delete_user, a renamed or disabled user that others
+# name as direct leader, types WeCom adds later): the whole cache.
+_CONTACT_SCOPES = {
+    "create_user": "user", "update_user": "user",
+    "create_party": "party", "update_party": "party", "delete_party": "party",
+    "update_tag": "tag",
+}
+
+
+def _contact_scope(event: Any) -> str | None:
+    if event.change_type == "update_user" and (event.new_user_id or event.status is not None):
+        return None
+    return _CONTACT_SCOPES.get(event.change_type)
+
+
 def _contact_change(event: Any) -> None:
+    """Evict the change in this container's directory cache, then bump the shared directory
+    version so every other container clears its cache at its next check (WeComDirectory).
+    Raises (the record is retried) when the bump fails: other containers would stay stale."""
     from wecom_oa.services import wiring
 
-    # The directory cache of this container must not serve a user or department that changed.
-    wiring.invalidate_directory()
-    logger.info("directory change", extra={"change_type": getattr(event, "change_type", None)})
+    own = wiring.built_directory()
+    scope = _contact_scope(event)
+    if own is not None:
+        if scope is None:
+            own.forget()
+        else:
+            own.forget_change(scope, [u for u in (event.user_id, event.new_user_id) if u])
+    version = wiring.directory_version().bump()
+    if own is not None:
+        own.note_version(version)
+    logger.info("directory change", extra={"change_type": event.change_type, "directory_version": version})
 
 
 def _chat_message(event: Any) -> None:

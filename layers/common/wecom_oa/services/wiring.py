@@ -129,13 +129,30 @@ def sender() -> Any:
     return _cached("sender", build)
 
 
+def directory_version() -> Any:
+    """The directory version shared by every container (adapters/wecom/directory.py)."""
+    def build() -> Any:
+        from wecom_oa.adapters.dynamo import app_table
+        from wecom_oa.adapters.wecom.directory import DynamoDirectoryVersion
+
+        return DynamoDirectoryVersion(app_table())
+
+    return _cached("directory_version", build)
+
+
 def directory() -> Any:
     def build() -> Any:
         from wecom_oa.adapters.wecom.directory import WeComDirectory
 
-        return WeComDirectory(wecom_client())
+        return WeComDirectory(wecom_client(), version=directory_version())
 
     return _cached("directory", build)
+
+
+def built_directory() -> Any | None:
+    """This container's directory if something already built it, else None (nothing to evict)."""
+    with _lock:
+        return _cache.get("directory")
 
 
 def aws(service: str) -> Any:
