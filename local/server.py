@@ -9,6 +9,7 @@
   /_sandbox/approvals/{sp_no}/submitted (the 提单 callback), /_sandbox/approvals/{sp_no}/decide
   ({userid, approve, speech?}: an approver acts in WeCom) and /_sandbox/approvals/{sp_no}/withdraw
   ({userid}: the applicant's 撤销); the sys_approval_change callback follows each.
+  POST /_sandbox/journals ({userid, date?, template_name?}: a member submits a 汇报, default 日报).
 - Schedules fire on the virtual clock (LOCAL_CLOCK_START, LOCAL_TIME_SCALE) from the template's
   ScheduleV2 events; queues are polled into their worker functions.
 
@@ -113,6 +114,14 @@ class LocalApp:
                 return ok({"error": {"code": "not_found", "message": f"no schedule {name!r}"}}, 404)
         if sub.startswith("/approvals/") and method == "POST":
             return self.approval_route(sub[len("/approvals/"):], request, ok)
+        if sub == "/journals" and method == "POST":  # a member submits a 汇报 (journal) in WeCom
+            from local.sandbox.journals import submit_request
+            from wecom_oa.errors import OAError
+
+            try:
+                return ok(self.sandbox.submit_journal(**submit_request(request.get_json(force=True, silent=True))), 201)
+            except OAError as exc:  # missing userid, bad date, unknown member
+                return ok({"error": {"code": exc.code, "message": exc.message}}, exc.status)
         return ok({"error": {"code": "not_found", "message": f"no sandbox route {method} {sub}"}}, 404)
 
     def approval_route(self, rest: str, request: Any, ok: Any) -> tuple[int, dict[str, str], str]:

@@ -9,6 +9,8 @@ Choices made where WeCom's exact code is not documented, so tests and clients ca
 - recipient lists over their limit, all recipients empty, missing/ill-typed fields → 40058;
 - unknown, used or expired template-card response_code → 40058 with the reason in errmsg;
 - unknown sp_no, bad getapprovalinfo window or cursor → 301025 (approval parameter error);
+- journal list window/limit/cursor/filter errors and an unknown journaluuid → 40058; the app not
+  granted the journal APIs → 48002 `api forbidden`;
 - oa/applyevent by an unknown or inactive creator → 301055 (submitter not visible);
 - unknown department → 60123, unknown tag → 40068, unknown user (user/get, quota) → 60111;
 - appchat: invalid chatid → 86001, unknown chat → 86003, chatid exists → 86215, bad member → 86216.
@@ -40,6 +42,7 @@ class Err(IntEnum):
     FREQUENCY_LIMIT = 45009
     DATA_FORMAT = 47001
     API_UNAUTHORIZED = 48001
+    API_FORBIDDEN = 48002
     USER_NOT_FOUND = 60111
     INVALID_PARTY = 60123
     ALL_RECIPIENTS_INVALID = 81013

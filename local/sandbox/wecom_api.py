@@ -7,7 +7,8 @@
 
 Served: gettoken; message/send (text, markdown, textcard, template_card) and
 message/update_template_card; appchat/create|get|send; webhook/send (group robots); oa/applyevent,
-oa/getapprovaldetail, oa/getapprovalinfo, oa/vacation/getcorpconf|getuservacationquota; user/get,
+oa/getapprovaldetail, oa/getapprovalinfo, oa/vacation/getcorpconf|getuservacationquota;
+oa/journal/get_record_list|get_record_detail (`local.sandbox.journals`); user/get,
 user/list, user/simplelist, department/list, department/get, tag/get, tag/list.
 Errcodes and the choices made where WeCom's are undocumented: `local.sandbox.errcodes`.
 Deliberate differences from WeCom: text over its byte limit is rejected (45002), not truncated;
@@ -16,7 +17,7 @@ message/send are present only when non-empty.
 
 Inspection (for the local server and the callback simulator): `calls()`, `messages()` (newest
 last), `card_by_task_id()`, `issue_click_response_code()`, `approval()`, `decide_approval()`,
-`withdraw_approval()`.
+`withdraw_approval()`, `submit_journal()`, `set_journal_permission()`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from local.sandbox import payloads
 from local.sandbox.approvals import ApprovalStore
 from local.sandbox.directory import SandboxCompany, SandboxExtras
 from local.sandbox.errcodes import ApiError, Err
+from local.sandbox.journals import JournalStore
 from wecom_oa.clock import Clock
 from wecom_oa.domain.directory import StaticDirectory, User
 from wecom_oa.errors import Forbidden, InvalidInput, NotFound
@@ -142,6 +144,7 @@ class WeComSandbox:
         self._chats: dict[str, _Chat] = {}
         self._robot_sends: dict[str, deque[datetime]] = {}
         self._approvals = ApprovalStore(directory, self._extras, clock)
+        self._journals = JournalStore(directory, clock)
         self._routes = self._build_routes()
 
     @classmethod
@@ -163,6 +166,8 @@ class WeComSandbox:
             "oa/applyevent": _Route(post, lambda q, b: {"sp_no": self._approvals.apply(b)}),
             "oa/getapprovaldetail": _Route(post, lambda q, b: self._approvals.detail(b)),
             "oa/getapprovalinfo": _Route(post, lambda q, b: self._approvals.list_numbers(b)),
+            "oa/journal/get_record_list": _Route(post, lambda q, b: self._journals.list_uuids(b)),
+            "oa/journal/get_record_detail": _Route(post, lambda q, b: self._journals.detail(b)),
             "oa/vacation/getcorpconf": _Route(get, self._vacation_conf),
             "oa/vacation/getuservacationquota": _Route(post, self._vacation_quota),
             "user/get": _Route(get, self._user_get),
@@ -272,10 +277,36 @@ class WeComSandbox:
         with self._lock:
             return copy.deepcopy(self._approvals.withdraw(sp_no, userid))
 
+    def submit_journal(self, userid: str, template_name: str = "日报", report_time: datetime | None = None,
+                       *, template_id: str | None = None, text: str = "") -> dict[str, Any]:
+        """Simulate a member submitting a journal (汇报) in the WeCom client; returns its detail `info`.
+        `report_time` defaults to the clock's now. NotFound for an unknown or inactive member."""
+        with self._lock:
+            return copy.deepcopy(self._journals.submit(userid, template_name, report_time,
+                                                       template_id=template_id, text=text))
+
+    def set_journal_permission(self, allowed: bool) -> None:
+        """Grant or withdraw the journal APIs (汇报 → 可调用接口的应用); withdrawn, they answer 48002."""
+        with self._lock:
+            self._journals.allowed = allowed
+
     def revoke_tokens(self) -> None:
         """Invalidate every issued access_token early, as WeCom may (clients get 40014)."""
         with self._lock:
             self._tokens.clear()
+
+    def set_department_leaders(self, dept_id: int, leaders: list[str]) -> list[dict[str, Any]]:
+        """An admin changes the department's heads in the WeCom console. Returns the user/get
+        records of the users whose IsLeaderInDept changed: WeCom sends each an update_user callback
+        (`local.sandbox.callbacks.user_update_xml`). Raises NotFound for an unknown department or user."""
+        with self._lock:
+            dept = self._directory.department(dept_id)
+            unknown = [u for u in leaders if u.lower() not in self._users]
+            if unknown:
+                raise NotFound(f"unknown leaders {unknown} for department {dept_id}")
+            changed = sorted(set(dept.leaders).symmetric_difference(leaders))
+            dept.leaders = list(leaders)
+            return [self._user_json(self._users[u.lower()]) for u in changed]
 
     # -- token ----------------------------------------------------------------------------------
 

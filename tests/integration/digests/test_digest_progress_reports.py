@@ -67,3 +67,20 @@ def test_given_missing_daily_reports_when_the_reminder_runs_then_streaks_count_o
     assert "10-12" not in reminders[0]["content"]
     notes = _texts(local_app, "连续多个工作日未提交日报")
     assert [m["recipients"]["userids"] for m in notes] == [["lina"]]
+
+
+def test_given_a_sunday_report_after_workday_reports_when_the_reminder_runs_then_no_reminder(local_app, clock):
+    from wecom_oa.services import wiring
+
+    clock.set(shanghai("2025-10-20 20:00"))
+    everyone = wiring.directory().department_members(1)
+    reports = [{"userid": u, "date": "2025-10-20"} for u in everyone if u != "zhangsan"]
+    # zhangsan reported Thu 10-16 and Fri 10-17, then once on Sunday 10-19 (not a workday), not on Mon 10-20
+    reports += [{"userid": "zhangsan", "date": d} for d in ("2025-10-16", "2025-10-17", "2025-10-19")]
+    assert local_app.http("POST", "/reports", {"reports": reports})[0] == 201
+    clock.set(shanghai("2025-10-21 09:30"))
+
+    local_app.stack.fire("missing-reports-daily")
+
+    # only Mon 10-20 is missing: the Sunday report must not hide the Friday one
+    assert _texts(local_app, "未提交日报（") == []

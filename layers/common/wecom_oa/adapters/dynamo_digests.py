@@ -133,7 +133,11 @@ class ReportStore:
                         **report.model_dump(mode="json"), "received_at": received_at.astimezone(UTC).isoformat()})
 
     def latest_on_or_before(self, userid: str, day: date) -> date | None:
+        return next(iter(self.dates_on_or_before(userid, day, limit=1)), None)
+
+    def dates_on_or_before(self, userid: str, day: date, *, limit: int) -> list[date]:
+        """The user's latest `limit` report dates up to `day`, newest first."""
         pk = f"REPORTS#{userid}"
-        for item in self.table.query(pk, sk_between=("DAY#", f"DAY#{day.isoformat()}"), ascending=False, limit=1):
-            return date.fromisoformat(item["date"])
-        return None
+        return [date.fromisoformat(item["date"])
+                for item in self.table.query(pk, sk_between=("DAY#", f"DAY#{day.isoformat()}"), ascending=False,
+                                             limit=limit)]

@@ -28,6 +28,18 @@ class ReportPolicy(BaseModel):
     lookback_days: int = Field(default=60, ge=7, le=366)  # bounds the streak search
     include_today: bool = False
     notify_leader: bool = True
+    # WeCom 汇报 journals that count as a daily report: template name or template id (管理后台 → 汇报 →
+    # the template's settings). Both empty: journals are not imported (POST /reports only).
+    journal_templates: tuple[str, ...] = ("日报",)
+    journal_template_ids: tuple[str, ...] = ()
+
+    @property
+    def imports_journals(self) -> bool:
+        return bool(self.journal_templates or self.journal_template_ids)
+
+    def journal_counts(self, template_name: str, template_id: str) -> bool:
+        """Whether a journal of this template is a daily report."""
+        return template_name in self.journal_templates or bool(template_id and template_id in self.journal_template_ids)
 
 
 class DailyReport(BaseModel):
@@ -63,6 +75,19 @@ def workdays_back(calendar: WorkdayCalendar, today: date, *, include_today: bool
     first = today if include_today else today - timedelta(days=1)
     days = (first - timedelta(days=k) for k in range(lookback_days))
     return [d for d in days if calendar.is_workday(d)]
+
+
+def journal_window_start(calendar: WorkdayCalendar, today: date, policy: ReportPolicy) -> date:
+    """The first local day whose reports can change today's decision: the oldest of the latest
+    `consecutive_workdays` counted workdays (the lookback's first day when it holds fewer).
+
+    Importing journals from this day on suffices when the digest runs every workday: each run's
+    window reaches back past the previous run, so together they cover every day without gaps."""
+    days = workdays_back(calendar, today, include_today=policy.include_today, lookback_days=policy.lookback_days)
+    if len(days) >= policy.consecutive_workdays:
+        return days[policy.consecutive_workdays - 1]
+    first = today if policy.include_today else today - timedelta(days=1)
+    return first - timedelta(days=policy.lookback_days - 1)
 
 
 def find_missing(

@@ -9,10 +9,12 @@
   period sends once; builds the digest from open items only (gsi1) and delivers it. Each delivery is
   recorded on the run record; a failed delivery (e.g. a robot key WeCom rejects, 93000) is logged as
   an error and counted (metric `DigestDeliveryFailed`), the run is marked `failed` (a retry re-claims
-  it and sends only what is missing) and `DigestDeliveryFailed` is raised, so the scheduler retries
-  and finally dead-letters it where the operator alarm fires. Nothing is dropped silently.
+  it and sends only what is missing) and `DigestDeliveryFailed` is raised, so Lambda's asynchronous
+  retries run it again and finally park it in DigestFailuresQueue, where the operator alarm fires.
+  Nothing is dropped silently.
 
-Routes: `POST /progress {plans, actuals}` and `POST /reports {reports: [{userid, date}]}`.
+Routes: `POST /progress {plans, actuals}` and `POST /reports {reports: [{userid, date}]}`. The
+missing-reports digest first imports WeCom 汇报 journals (`import_journals`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import importlib
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -52,7 +54,9 @@ from wecom_oa.domain.progress import (
 )
 from wecom_oa.domain.reports import (
     DailyReport,
+    ReportPolicy,
     find_missing,
+    journal_window_start,
     render_leader_note,
     render_reminder,
     with_leaders,
@@ -368,14 +372,65 @@ def post_reports(request: ApiRequest) -> tuple[int, dict[str, Any]]:
     return 201, {"stored": len(post.reports)}
 
 
+JOURNAL_PERMISSION_HINT = "grant the WeCom app the 汇报 API (管理后台 → 汇报 → 可调用接口的应用)"
+
+
+def import_journals(spec: ScheduleSpec, now: datetime, calendar: BusinessCalendar, policy: ReportPolicy) -> int:
+    """Copy the WeCom 汇报 journals that count as daily reports (policy templates) into the
+    ReportStore, dated by the local date of submission, from the first day that can change today's
+    decision (`journal_window_start`) until `now`. Idempotent: one report per user and date.
+
+    A failing journal API (48002 when the app lacks the 汇报 permission, or WeCom down) is logged as
+    a warning naming the permission and counted (metric `JournalImportFailed`); what was imported
+    before the failure stays, and the digest goes on with the reports it has. Returns the number saved."""
+    if not policy.imports_journals:
+        return 0
+    start = datetime.combine(journal_window_start(calendar, local_date(spec, now), policy), time.min, tzinfo=spec.tz)
+    client, store, saved = wiring.wecom_client(), ReportStore(app_table()), 0
+    try:
+        for uuid in _journal_uuids(client, start, now, policy):
+            record = client.oa_journal_record_detail(uuid)
+            if policy.journal_counts(record.template_name, record.template_id):
+                day = datetime.fromtimestamp(record.report_time, spec.tz).date()
+                store.save(DailyReport(userid=record.submitter.userid, date=day, source="wecom"), now)
+                saved += 1
+    except OAError as exc:
+        logger.warning("WeCom journal import failed; missing reports use POST /reports data only", extra={
+            "schedule": spec.name, "error": type(exc).__name__, "errcode": getattr(exc, "errcode", None),
+            "hint": JOURNAL_PERMISSION_HINT, "imported": saved})
+        metrics.add_metric(name="JournalImportFailed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="JournalsImported", unit=MetricUnit.Count, value=saved)
+    return saved
+
+
+def _journal_uuids(client: Any, start: datetime, end: datetime, policy: ReportPolicy) -> Iterable[str]:
+    """Filtered by WeCom per template id when only ids are configured (no detail call for other
+    journals); otherwise every journal, matched by name after the detail call."""
+    if policy.journal_templates:
+        return client.oa_journal_record_list(start, end)
+    return (uuid for tid in policy.journal_template_ids
+            for uuid in client.oa_journal_record_list(start, end, filters=[{"key": "template_id", "value": tid}]))
+
+
+# Reports on weekends or holidays do not break a streak; reading this many recent dates finds the
+# latest workday report unless someone filed more than a month of off-day reports since.
+RECENT_REPORTS_READ = 31
+
+
+def _latest_workday_report(store: ReportStore, userid: str, last_counted: Any, calendar: Any) -> list[Any]:
+    """[the user's latest report date that is a workday] or []: only that date decides the streak."""
+    dates = store.dates_on_or_before(userid, last_counted, limit=RECENT_REPORTS_READ)
+    return next(([d] for d in dates if calendar.is_workday(d)), [])
+
+
 def _missing_reports(ctx: RunContext) -> None:
     policy, directory = digest_config().reports, wiring.directory()
+    import_journals(ctx.spec, ctx.now, ctx.calendar, policy)
     today = local_date(ctx.spec, ctx.now)
     last_counted = today if policy.include_today else today - timedelta(days=1)
     users = [u for u in directory.department_members(ROOT_DEPARTMENT) if directory.user(u).status == 1]
     store = ReportStore(app_table())
-    latest = {u: store.latest_on_or_before(u, last_counted) for u in users}
-    report_dates = {u: [d] for u, d in latest.items() if d is not None}
+    report_dates = {u: _latest_workday_report(store, u, last_counted, ctx.calendar) for u in users}
     missing = find_missing(users, report_dates, ctx.calendar, today, policy)
     filled, notes = with_leaders(missing, directory)
     for item in filled:

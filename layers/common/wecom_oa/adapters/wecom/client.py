@@ -28,11 +28,11 @@ import random
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wecom_oa.adapters.wecom.errors import (
     ContentTooLarge,
@@ -289,6 +289,53 @@ class VacationConfig(BaseModel):
         return self.perday_duration if self.time_attr == 1 and self.perday_duration > 0 else 86_400
 
 
+# WeCom 汇报 (journal). Shapes [verified in SDKs]: get_record_list request {starttime, endtime, cursor,
+# limit, filters[{key, value}]} and answer {journaluuid_list, next_cursor (int), endflag (0 more, 1 last;
+# some SDKs type it bool)} [go-workwx generated docs, SKIT.FlurlHttpClient.Wechat.Work, developer doc
+# 93393 as mirrored by QQ::weixin::work]; filter keys creator|department|template_id [wechat_sdk hexdocs];
+# get_record_detail {journaluuid} → info {journal_uuid, template_id, template_name, report_time,
+# submitter.userid, receivers, readed_receivers, apply_data, comments} [SKIT]. Assumed, not verified:
+# apply_data follows the approval apply_data shape (SKIT reuses that type); WeCom caps a page at 100;
+# "one month" is read as at most 28 days so that no calendar reading of it is exceeded.
+JOURNAL_FILTER_KEYS = ("creator", "department", "template_id")
+JOURNAL_PAGE_LIMIT = 100
+JOURNAL_MAX_WINDOW = timedelta(days=28)
+
+
+class JournalUser(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    userid: str = Field(min_length=1)
+
+
+class JournalRecord(BaseModel):
+    """`oa/journal/get_record_detail` → `info` (field names as WeCom spells them; unknown fields kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    journal_uuid: str = Field(min_length=1)
+    template_id: str = ""
+    template_name: str = ""
+    report_time: int  # unix seconds of the submission
+    submitter: JournalUser
+    receivers: list[JournalUser] = Field(default_factory=list)
+    readed_receivers: list[JournalUser] = Field(default_factory=list)
+    apply_data: dict[str, Any] = Field(default_factory=dict)
+    comments: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def journal_windows(start: datetime, end: datetime) -> Iterator[tuple[int, int]]:
+    """[start, end] as unix-second windows of at most JOURNAL_MAX_WINDOW (neighbours share a bound)."""
+    low, high = int(start.timestamp()), int(end.timestamp())
+    step = int(JOURNAL_MAX_WINDOW.total_seconds())
+    while True:
+        top = min(low + step, high)
+        yield low, top
+        if top >= high:
+            return
+        low = top
+
+
 # -- one HTTP exchange ------------------------------------------------------------------------
 
 def encode_json(body: Mapping[str, Any]) -> bytes:
@@ -488,15 +535,18 @@ class WeComClient:
         return self._send_split("markdown", content, MARKDOWN_LIMIT, touser, toparty, totag, safe=False,
                                 duplicate_check=duplicate_check, enable_id_trans=False)
 
-    def send_textcard(self, title: str, description: str, url: str, *, btntxt: str = "详情",
+    def send_textcard(self, title: str, description: str, url: str, *, btntxt: str | None = None,
                       touser: Sequence[str] = (), toparty: Sequence[str | int] = (),
                       totag: Sequence[str | int] = (), duplicate_check: bool = False) -> SendResult:
-        """Text card; raises `ContentTooLarge` beyond title 128 / description 512 bytes (never truncates)."""
+        """Text card; raises `ContentTooLarge` beyond title 128 / description 512 bytes (never truncates).
+        Without `btntxt` the field is omitted and WeCom shows its own default button text."""
         check_size("textcard title", title, TEXTCARD_TITLE_LIMIT)
         check_size("textcard description", description, TEXTCARD_DESCRIPTION_LIMIT)
         if not url:
             raise InvalidInput("textcard url is required")
-        payload = {"title": title, "description": description, "url": url, "btntxt": btntxt}
+        payload = {"title": title, "description": description, "url": url}
+        if btntxt is not None:
+            payload["btntxt"] = btntxt
         return self._send("textcard", payload, touser, toparty, totag, safe=False,
                           duplicate_check=duplicate_check, enable_id_trans=False)
 
@@ -616,6 +666,50 @@ class WeComClient:
     def oa_get_user_vacation_quota(self, userid: str) -> list[VacationQuota]:
         data = self._request("POST", "oa/vacation/getuservacationquota", json={"userid": userid})
         return [VacationQuota.model_validate(q) for q in data.get("lists") or []]
+
+    # -- journals (汇报) ----------------------------------------------------------------------
+    def oa_journal_record_list(self, start: datetime, end: datetime, *,
+                               filters: Sequence[Mapping[str, str]] | None = None,
+                               limit: int = JOURNAL_PAGE_LIMIT) -> Iterator[str]:
+        """journaluuid of journals reported in [start, end], each once: the span is split into
+        windows WeCom accepts and every page is followed (cursor until endflag). Needs the app in
+        汇报 → 可调用接口的应用, else ApiForbidden (48002). InvalidInput for a bad span, limit or filter."""
+        if end < start:
+            raise InvalidInput("journal list: end is before start")
+        if not 1 <= limit <= JOURNAL_PAGE_LIMIT:
+            raise InvalidInput(f"journal list: limit must be 1..{JOURNAL_PAGE_LIMIT}")
+        bad = [f.get("key") for f in filters or () if f.get("key") not in JOURNAL_FILTER_KEYS]
+        if bad:
+            raise InvalidInput(f"journal list: unknown filter key {bad[0]!r}, expected one of {JOURNAL_FILTER_KEYS}")
+        seen: set[str] = set()
+        for low, high in journal_windows(start, end):
+            for uuid in self._journal_pages(low, high, filters or (), limit):
+                if uuid not in seen:
+                    seen.add(uuid)
+                    yield uuid
+
+    def _journal_pages(self, low: int, high: int, filters: Sequence[Mapping[str, str]], limit: int) -> Iterator[str]:
+        cursor = 0
+        while True:
+            body: dict[str, Any] = {"starttime": low, "endtime": high, "cursor": cursor, "limit": limit}
+            if filters:
+                body["filters"] = [{"key": f["key"], "value": str(f["value"])} for f in filters]
+            data = self._request("POST", "oa/journal/get_record_list", json=body)
+            yield from (str(u) for u in data.get("journaluuid_list") or [])
+            next_cursor = int(data.get("next_cursor") or 0)
+            if data.get("endflag") in (1, True, "1") or next_cursor == cursor:  # last page, or no progress
+                return
+            cursor = next_cursor
+
+    def oa_journal_record_detail(self, journal_uuid: str) -> JournalRecord:
+        """One journal; WeComError when WeCom's answer lacks the fields a journal must have."""
+        api = "oa/journal/get_record_detail"
+        data = self._request("POST", api, json={"journaluuid": str(journal_uuid)})
+        try:
+            return JournalRecord.model_validate(data.get("info") or {})
+        except ValidationError as exc:
+            fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors(include_input=False)})
+            raise WeComError(f"{api} answered without {', '.join(fields)}", api=api) from None
 
     # -- directory ---------------------------------------------------------------------------
     def user_get(self, userid: str) -> User:
