@@ -79,11 +79,16 @@ class PreCheck(Protocol):
 # --- templates ---------------------------------------------------------------------------------
 
 
+VALUE_WORDS = ("bool_true", "bool_false", "empty_list", "missing", "list_separator")
+
+
 class ApprovalTemplates:
     """People-facing Chinese texts, by section and key, with `{name}` placeholders only.
 
     Placeholders are plain names (no attribute or index access, no conversions), checked on load,
-    so a company editing the YAML cannot reach into objects through a format string.
+    so a company editing the YAML cannot reach into objects through a format string. Section
+    `values` holds the words values are shown with (`display`): all of VALUE_WORDS, or none (then
+    the shipped file's words apply).
     """
 
     def __init__(self, sections: Mapping[str, Mapping[str, str]], source: str = "<memory>") -> None:
@@ -92,6 +97,10 @@ class ApprovalTemplates:
         for section, entries in self._sections.items():
             for key, text in entries.items():
                 _check_placeholders(source, f"{section}.{key}", text)
+        if "values" in self._sections:
+            missing = [k for k in VALUE_WORDS if k not in self._sections["values"]]
+            if missing:
+                raise ConfigurationError(f"{source}: missing template values.{missing[0]}")
 
     @classmethod
     def load(cls, path: Path | None = None) -> ApprovalTemplates:
@@ -118,7 +127,8 @@ class ApprovalTemplates:
         except KeyError:
             raise ConfigurationError(f"{self.source}: missing template {section}.{key}") from None
         try:
-            return template.format_map({k: display(v) for k, v in values.items()})
+            words = self.value_words()
+            return template.format_map({k: display(v, words) for k, v in values.items()})
         except KeyError as exc:
             raise ConfigurationError(
                 f"{self.source}: template {section}.{key} uses {{{exc.args[0]}}}, which is not provided"
@@ -126,6 +136,15 @@ class ApprovalTemplates:
 
     def leave_type_name(self, leave_type: str) -> str:
         return self._sections.get("leave_types", {}).get(leave_type, leave_type)
+
+    def value_words(self) -> Mapping[str, str]:
+        """The `values` words of this file, else of the shipped templates file."""
+        if "values" in self._sections:
+            return self._sections["values"]
+        shipped = default_templates()
+        if shipped is self:
+            raise ConfigurationError(f"{self.source}: missing template values.{VALUE_WORDS[0]}")
+        return shipped.value_words()
 
 
 _TEMPLATE_FILE = TypeAdapter(dict[str, dict[str, str]])
@@ -148,10 +167,10 @@ def default_templates() -> ApprovalTemplates:
     return ApprovalTemplates.load(DEFAULT_TEMPLATES)
 
 
-def display(value: Any) -> str:
-    """A value as people read it: 2.5 not 2.50, dates as ISO, durations as 3d4h, lists joined by 、."""
-    if isinstance(value, bool):
-        return "是" if value else "否"
+def display(value: Any, words: Mapping[str, str] | None = None) -> str:
+    """A value as people read it: 2.5 not 2.50, dates as ISO, durations as 3d4h; booleans, empty
+    lists, missing values and the list separator in the `values` words of the templates (`words`,
+    default: the shipped templates file's)."""
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, float):
@@ -160,13 +179,16 @@ def display(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, timedelta):
         return format_duration(value)
+    if not isinstance(value, bool | frozenset | set | list | tuple) and value is not None:
+        return str(value)
+    words = words if words is not None else default_templates().value_words()
+    if isinstance(value, bool):
+        return words["bool_true"] if value else words["bool_false"]
     if isinstance(value, frozenset | set):
         value = sorted(value, key=str)
     if isinstance(value, list | tuple):
-        return "、".join(display(v) for v in value) if value else "无"
-    if value is None:
-        return "（空）"
-    return str(value)
+        return words["list_separator"].join(display(v, words) for v in value) if value else words["empty_list"]
+    return words["missing"]
 
 
 def format_duration(value: timedelta) -> str:
@@ -312,7 +334,8 @@ def _leave_suggestion(templates: ApprovalTemplates, alternatives: list[tuple[str
         )
         for t, balance in alternatives
     ]
-    separator = templates.text("suggestions", "list_separator") if templates.has("suggestions", "list_separator") else "、"
+    separator = (templates.text("suggestions", "list_separator") if templates.has("suggestions", "list_separator")
+                 else templates.value_words()["list_separator"])
     return templates.text("suggestions", "leave_alternatives", alternatives=separator.join(items))
 
 

@@ -47,7 +47,7 @@ from wecom_oa.domain.rules_lint import RuleRegistry
 from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, NotFound, OAError
 from wecom_oa.models.approvals_api import ApprovalCreated, CreateApproval, Finalized, StageStep, parse
 from wecom_oa.observability import logger
-from wecom_oa.services import cards, wiring
+from wecom_oa.services import budgets, cards, wiring
 from wecom_oa.services.api import ApiRequest, route
 from wecom_oa.settings import get_settings
 
@@ -116,16 +116,9 @@ class WeComLeaveBalances:
         return {c.id: Decimal(c.seconds_per_day) for c in configs}
 
 
-class NoBudgets:
-    """No department budgets are configured: the budget check finds nothing."""
-
-    def remaining(self, department_id: int) -> Decimal | None:
-        return None
-
-
 def context() -> rules.EvaluationContext:
     checks = builtin_prechecks(balances=WeComLeaveBalances(wiring.wecom_client(), default_templates()),
-                               invoices=DynamoSeenInvoices(repo()), budgets=NoBudgets())
+                               invoices=DynamoSeenInvoices(repo()), budgets=budgets.provider())
     return rules.EvaluationContext(directory=wiring.directory(), prechecks=checks)
 
 
@@ -360,6 +353,8 @@ def finalize(approval_id: str) -> Finalized:
         a = store.get(approval_id)
     if a["status"] not in ("approved", "rejected", "auto_rejected"):
         raise Conflict(f"approval {approval_id} is {a['status']}; it cannot be finalized")
+    if a["status"] == "approved":
+        budgets.consume_approved(a)
     detail = {k: a.get(k) for k in ("id", "type", "applicant", "status", "form", "ruleset_version",
                                     "matched_rows", "decided_by", "decided_at")}
     detail_type = "approval.approved" if a["status"] == "approved" else "approval.rejected"
@@ -599,6 +594,11 @@ def on_wecom_approval_change(event: Any) -> None:
         form = native_form(detail.apply_data, mapping.get("fields") or {})
     if info.statu_change_event == EVENT_SUBMITTED:
         _native_prechecks(sp_no, mapping["type"], applicant, form, info)
+    if event.approved:
+        budgets.consume_approved({"id": f"wecom-{sp_no}", "type": mapping["type"], "applicant": applicant,
+                                  "form": form})
+    if info.sp_status == SP_REVOKED:
+        budgets.give_back(f"wecom-{sp_no}")
     if event.approved and _claim_post_actions(sp_no):
         item = {"id": f"wecom-{sp_no}", "type": mapping["type"], "applicant": applicant, "form": form,
                 "status": "approved", "sp_no": sp_no}
@@ -641,6 +641,8 @@ def _on_linked_change(approval_id: str, event: Any) -> None:
         logger.warning("WeCom decision ignored: the approval is already final",
                        extra={"approval_id": approval_id, "status": a["status"], "sp_status": info.sp_status})
         return
+    if status == "approved":
+        budgets.consume_approved(a)
     if not _claim_post_actions(info.sp_no):
         return
     _publish(f"approval.{status}", {k: a.get(k) for k in _EVENT_FIELDS})
@@ -668,7 +670,9 @@ def _revoke_linked(approval_id: str, info: Any) -> None:
     attendance and rota to undo, and the handover colleagues learn the to-do is off. A form whose
     approval we never saw (still pending here) just ends as `revoked`: nobody was told it was approved."""
     now = get_clock().now().isoformat()
-    if not repo().revoke(approval_id, {"revoked_at": now}):
+    revoked = repo().revoke(approval_id, {"revoked_at": now})
+    budgets.give_back(approval_id)  # once; also completes a give-back a failed delivery left undone
+    if not revoked:
         if repo().finish(approval_id, "revoked", {"revoked_at": now, "sp_status": info.sp_status}):
             logger.info("WeCom form revoked before its approval reached us", extra={"approval_id": approval_id})
         return
