@@ -185,6 +185,7 @@ def _minutes(hhmm: str) -> int:
 
 _TEXT_FIELDS: dict[str, set[str]] = {
     "instant": {"year", "month", "day", "weekday", "time"},
+    "date": {"year", "month", "day", "weekday"},
     "hours": {"n"},
     "minutes": {"n"},
     "seconds": {"n"},
@@ -207,6 +208,7 @@ class SlaTexts(BaseModel):
 
     weekdays: list[str] = Field(min_length=7, max_length=7)
     instant: str
+    date: str
     hours: str
     minutes: str
     seconds: str
@@ -517,7 +519,8 @@ class BusinessCalendar:
             if info.working and info.reason in ("makeup_workday", "extra_workday") and day.isoweekday() not in (
                 self.config.weekdays
             ):
-                makeup.append(f"{day.month}月{day.day}日（{texts.weekdays[day.weekday()]}）")
+                makeup.append(texts.date.format(year=day.year, month=day.month, day=day.day,
+                                                weekday=texts.weekdays[day.weekday()]))
             day += timedelta(days=1)
         return skipped, makeup
 

@@ -222,6 +222,14 @@ class Team(_Frozen):
     dispatchers: tuple[UserId, ...] = Field(min_length=1)
 
 
+class ChatIntake(_Frozen):
+    """A WeCom chat message starting with one of `keywords` opens a ticket of the type for its
+    sender: the rest of the message is the title and, with `text_field`, that field's value."""
+
+    keywords: tuple[Annotated[str, Field(min_length=1, max_length=20)], ...] = Field(min_length=1)
+    text_field: Key | None = None
+
+
 class TicketType(_Frozen):
     key: Key
     label: str = Field(min_length=1, max_length=64)
@@ -230,6 +238,7 @@ class TicketType(_Frozen):
     default_priority: Priority = Priority.P3
     customer_visible: bool = False
     require: dict[Key, frozenset[str]] = Field(default_factory=dict)
+    chat: ChatIntake | None = None
 
 
 # -- routing --------------------------------------------------------------------------------------
@@ -355,6 +364,9 @@ class TicketCatalog(_Frozen):
                 raise ValueError(f"{name}: duplicate keys")
         for t in self.types:
             self._check_type(t)
+        keywords = [k for t in self.types if t.chat for k in t.chat.keywords]
+        if duplicated := sorted({k for k in keywords if keywords.count(k) > 1}):
+            raise ValueError(f"types: chat keyword(s) {duplicated} used by more than one type")
         self._check_team(self.routing.default.team, "routing.default")
         for rule in self.routing.rules:
             self._check_rule(rule)
@@ -375,6 +387,12 @@ class TicketCatalog(_Frozen):
                 raise ValueError(f"types.{t.key}.require: unknown field {field_key!r}")
             if unknown := names - known:
                 raise ValueError(f"types.{t.key}.require.{field_key}: unknown stages {sorted(unknown)}")
+        text_field = t.chat.text_field if t.chat else None
+        if text_field is not None:
+            spec = template.field_map.get(text_field)
+            if spec is None or spec.type != FieldType.TEXT:
+                raise ValueError(f"types.{t.key}.chat.text_field: {text_field!r} is not a text field of "
+                                 f"template {t.template!r}")
 
     def _check_rule(self, rule: RoutingRule) -> None:
         where = f"routing.rules.{rule.id}"
@@ -414,6 +432,16 @@ class TicketCatalog(_Frozen):
                 f"unknown ticket type {key!r}",
                 details=[{"field": "type", "problem": f"unknown ticket type; known: {', '.join(self.type_map)}"}],
             ) from None
+
+    def chat_intake(self, content: str) -> tuple[TicketType, str] | None:
+        """The type whose chat keyword starts `content` (the longest keyword wins) and the text
+        after it; None when no keyword matches."""
+        text = content.strip()
+        hits = [(k, t) for t in self.types if t.chat for k in t.chat.keywords if text.startswith(k)]
+        if not hits:
+            return None
+        keyword, ticket_type = max(hits, key=lambda hit: len(hit[0]))
+        return ticket_type, text[len(keyword):].strip(" :：\t\n")
 
     def template_for(self, type_key: str) -> Template:
         """The type's template with the type's own extra requirements applied."""
@@ -462,9 +490,11 @@ def load_catalog(path: Path = DEFAULT_CATALOG_PATH) -> TicketCatalog:
 
 # -- field validation -----------------------------------------------------------------------------
 def field_problems(
-    template: Template, fields: Mapping[str, Any], stage: str, status: Status | None = None
+    template: Template, fields: Mapping[str, Any], stage: str, status: Status | None = None, *,
+    required: bool = True,
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    """Normalised values and `[{field, problem}]` for `fields` at `stage` (and `status`)."""
+    """Normalised values and `[{field, problem}]` for `fields` at `stage` (and `status`);
+    `required=False` checks the values given but not which are missing."""
     problems: list[dict[str, str]] = []
     clean: dict[str, Any] = {}
     for key, value in fields.items():
@@ -478,7 +508,7 @@ def field_problems(
             clean[key] = _normalise(spec, value)
         except ValueError as exc:
             problems.append({"field": f"fields.{key}", "problem": str(exc)})
-    at = {stage} | ({status} if status else set())
+    at = ({stage} | ({status} if status else set())) if required else set()
     for spec in template.fields:
         if spec.required_at & at and _is_empty(fields.get(spec.key)):
             problems.append({"field": f"fields.{spec.key}", "problem": f"{spec.label} is required at {'/'.join(sorted(spec.required_at & at))}"})
@@ -486,10 +516,11 @@ def field_problems(
 
 
 def validate_fields(
-    template: Template, fields: Mapping[str, Any], stage: str, status: Status | None = None
+    template: Template, fields: Mapping[str, Any], stage: str, status: Status | None = None, *,
+    required: bool = True,
 ) -> dict[str, Any]:
     """Normalised `fields`; raises `InvalidInput` with details `[{field, problem}]` on any problem."""
-    clean, problems = field_problems(template, fields, stage, status)
+    clean, problems = field_problems(template, fields, stage, status, required=required)
     if problems:
         names = ", ".join(p["field"] for p in problems)
         raise InvalidInput(f"invalid ticket fields: {names}", details=problems)
@@ -795,7 +826,9 @@ def open_ticket(catalog: TicketCatalog, request: NewTicket, *, ticket_id: str, n
     ticket_type = catalog.ticket_type(request.type)
     template = catalog.template_for(request.type)
     stage = template.stages[0].key
-    fields = validate_fields(template, request.fields, stage, Status.NEW)
+    # A chat message cannot carry structured fields: the handler completes them, and any later
+    # action while the ticket is still `new` requires them as usual.
+    fields = validate_fields(template, request.fields, stage, Status.NEW, required=request.source != Source.CHAT)
     if request.source == Source.OPPORTUNITY and not any(r.kind == "opportunity" for r in request.linked):
         raise InvalidInput(
             "a ticket from an opportunity must link it",

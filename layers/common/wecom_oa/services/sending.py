@@ -116,14 +116,16 @@ class PacedSender:
         options = {"duplicate_check": duplicate_check}
         return self._send_parts("markdown", split_utf8(content, MARKDOWN_LIMIT), touser, toparty, totag, options)
 
-    def send_textcard(self, title: str, description: str, url: str, *, btntxt: str = "详情",
+    def send_textcard(self, title: str, description: str, url: str, *, btntxt: str | None = None,
                       touser: Sequence[str] = (), toparty: Sequence[str | int] = (),
                       totag: Sequence[str | int] = (), duplicate_check: bool = False) -> PacedResult:
         check_size("textcard title", title, TEXTCARD_TITLE_LIMIT)
         check_size("textcard description", description, TEXTCARD_DESCRIPTION_LIMIT)
         if not url:
             raise InvalidInput("textcard url is required")
-        payload = {"title": title, "description": description, "url": url, "btntxt": btntxt}
+        payload = {"title": title, "description": description, "url": url}
+        if btntxt is not None:  # omitted: WeCom's own default button text
+            payload["btntxt"] = btntxt
         result = PacedResult()
         self._send_one("textcard", payload, touser, toparty, totag, {"duplicate_check": duplicate_check},
                        result, {})
@@ -196,7 +198,7 @@ class PacedSender:
             sent = self.client.send_markdown(payload["content"], **to, **options)
         elif msgtype == "textcard":
             sent = self.client.send_textcard(payload["title"], payload["description"], payload["url"],
-                                             btntxt=payload.get("btntxt", "详情"), **to, **options)
+                                             btntxt=payload.get("btntxt"), **to, **options)
         else:
             sent = self.client.send_template_card(payload, **to, **options)
         _merge(result, sent)

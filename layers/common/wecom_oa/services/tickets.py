@@ -9,19 +9,21 @@ Timer contract (statemachines/ticket_escalation.asl.json):
 - `check()` claims due SLA actions with a conditional write on `sla_rev` *before* notifying, so a
   restarted or duplicated timer never notifies twice; a failed send releases the claim and raises,
   so the ASL retry sends it again;
-- `reconcile()` (schedule `ticket-reconcile`) re-arms open tickets whose timer is not running.
+- `reconcile()` (schedule `ticket-reconcile`) re-arms open tickets whose timer is not running
+  (stopped, finished or ExecutionDoesNotExist). Any other Step Functions error (AccessDenied,
+  throttling) leaves that ticket alone: counted in the result and logged, never taken as "missing".
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from wecom_oa.adapters.dynamo import Keys, app_table
 from wecom_oa.clock import get_clock, utc_iso
-from wecom_oa.errors import Conflict, InvalidInput, NotFound
+from wecom_oa.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from wecom_oa.observability import logger, metrics
 from wecom_oa.services import wiring
 from wecom_oa.services.api import ApiRequest, route
@@ -77,14 +79,16 @@ def _repo() -> Any:
 
 
 # ------------------------------------------------------------------------------ commands
-def create(body: dict[str, Any]) -> dict[str, Any]:
+def create(body: dict[str, Any], *, ticket_id: str | None = None) -> dict[str, Any]:
+    """Open a ticket (a fresh id unless given). Raises `InvalidInput`, and `AlreadyExists` for a
+    given id that is taken."""
     from wecom_oa.domain.sla import SlaState
     from wecom_oa.domain.tickets import new_ticket_id, open_ticket
     from wecom_oa.models.tickets_api import CreateTicketRequest
 
     request = CreateTicketRequest.model_validate(body).to_domain()
     now = get_clock().now()
-    outcome = open_ticket(catalog(), request, ticket_id=new_ticket_id(now), now=now)
+    outcome = open_ticket(catalog(), request, ticket_id=ticket_id or new_ticket_id(now), now=now)
     ticket = outcome.ticket
     _repo().create(ticket, outcome.entry)
     policy = policies().select(ticket.type, ticket.priority.value)
@@ -203,14 +207,38 @@ def _arm(ticket_id: str) -> str:
     arn = get_settings().ticket_state_machine_arn
     sfn = wiring.aws("stepfunctions")
     if generation > 1:
-        old = arn.replace(":stateMachine:", ":execution:") + f":{ticket_id}-g{generation - 1}"
-        try:
-            sfn.stop_execution(executionArn=old, cause="deadline changed; next generation started")
-        except Exception:  # noqa: BLE001 - already finished or never started: the generation check covers it
-            logger.debug("previous timer not running", extra={"ticket_id": ticket_id})
+        _stop_previous(sfn, _execution_arn(arn, f"{ticket_id}-g{generation - 1}"), ticket_id)
     sfn.start_execution(stateMachineArn=arn, name=f"{ticket_id}-g{generation}",
                         input=json.dumps({"ticket_id": ticket_id, "generation": generation}))
     return f"{ticket_id}-g{generation}"
+
+
+def _execution_arn(state_machine_arn: str, name: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+
+def _sfn_error_code(exc: Exception) -> str | None:
+    from botocore.exceptions import ClientError
+
+    return exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+
+
+def _stop_previous(sfn: Any, execution_arn: str, ticket_id: str) -> None:
+    """Stop the previous generation. Benign: it never started (ExecutionDoesNotExist) or already
+    ended (StopExecution on an ended execution changes nothing). Any other error is logged and
+    counted, not raised: the new generation must still start, and the old one ends itself at its
+    next wake-up on seeing a stale generation (it may wake up once more, never notify)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        sfn.stop_execution(executionArn=execution_arn, cause="deadline changed; next generation started")
+    except ClientError as exc:
+        code = _sfn_error_code(exc)
+        if code == "ExecutionDoesNotExist":
+            logger.debug("previous timer never started", extra={"ticket_id": ticket_id})
+            return
+        logger.warning("previous ticket timer could not be stopped", extra={"ticket_id": ticket_id, "code": code})
+        metrics.add_metric(name="TicketTimerStopFailed", unit="Count", value=1)
 
 
 def check(ticket_id: str, generation: int) -> dict[str, Any]:
@@ -249,7 +277,13 @@ def check(ticket_id: str, generation: int) -> dict[str, Any]:
     if evaluation.next_wakeup is None:
         return {"done": True, "next_wakeup": None}
     _repo().set_next_deadline(ticket_id, evaluation.next_wakeup)
-    return {"done": False, "next_wakeup": utc_iso(evaluation.next_wakeup)}
+    return {"done": False, "next_wakeup": utc_iso(_whole_second_after(evaluation.next_wakeup))}
+
+
+def _whole_second_after(when: datetime) -> datetime:
+    """`when` rounded up to a whole second: the Wait state takes whole seconds, and a wake-up
+    rounded down would find nothing due yet and cost a second wake-up (3 more transitions)."""
+    return when if when.microsecond == 0 else when.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def _release(ticket_id: str, keys: list[str]) -> None:
@@ -264,7 +298,7 @@ def _notify_due(ticket: Any, action: Any, evaluation: Any) -> None:
         logger.warning("SLA action has nobody to notify", extra={"ticket_id": ticket.id, "action": action.key})
         return
     context = {"ticket_id": ticket.id, "title": ticket.title, "level": action.level,
-               "assignee": ticket.assignee or "未分配", "clock_label": clock.label if clock else action.clock,
+               "assignee": ticket.assignee or texts()["unassigned"], "clock_label": clock.label if clock else action.clock,
                "percent": int(round((action.threshold or 0) * 100)),
                "explanation": clock.explanation if clock else ""}
     wiring.sender().send_text(_render(f"sla.{action.kind}", context), touser=people)
@@ -305,23 +339,42 @@ def _targets(ticket: Any, action: Any) -> list[str]:
 
 
 def reconcile() -> dict[str, int]:
-    """Re-arm open tickets whose current timer generation is not running."""
+    """Re-arm open tickets whose current timer generation is not running (ended, or
+    ExecutionDoesNotExist). A ticket whose timer cannot be looked up (AccessDenied, throttling, any
+    other error) is left alone: re-arming it would start a duplicate of a timer that may well be
+    running, on every run. Such tickets are counted in `errors`, logged with the error code and
+    metered (`TicketReconcileErrors`), and looked at again by the next run."""
     sfn = wiring.aws("stepfunctions")
     arn = get_settings().ticket_state_machine_arn
-    rearmed = 0
+    rearmed = errors = 0
     for team in catalog().team_map:
         for ticket in _repo().list_open(team):
             item = app_table().get(Keys.ticket(ticket.id)) or {}
-            name = f"{ticket.id}-g{int(item.get('timer_generation', 0))}"
-            try:
-                status = sfn.describe_execution(executionArn=arn.replace(":stateMachine:", ":execution:")
-                                                + f":{name}")["status"]
-            except Exception:  # noqa: BLE001 - not found: re-arm
-                status = "MISSING"
-            if status != "RUNNING":
+            status = _timer_status(sfn, _execution_arn(arn, f"{ticket.id}-g{int(item.get('timer_generation', 0))}"),
+                                   ticket.id)
+            if status is None:
+                errors += 1
+            elif status != "RUNNING":
                 _arm(ticket.id)
                 rearmed += 1
-    return {"rearmed": rearmed}
+    if errors:
+        metrics.add_metric(name="TicketReconcileErrors", unit="Count", value=errors)
+    return {"rearmed": rearmed, "errors": errors}
+
+
+def _timer_status(sfn: Any, execution_arn: str, ticket_id: str) -> str | None:
+    """The execution's status, "MISSING" when it does not exist, None when it cannot be known."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return str(sfn.describe_execution(executionArn=execution_arn)["status"])
+    except ClientError as exc:
+        code = _sfn_error_code(exc)
+        if code == "ExecutionDoesNotExist":
+            return "MISSING"
+        logger.warning("ticket timer status unknown; ticket left as it is",
+                       extra={"ticket_id": ticket_id, "code": code})
+        return None
 
 
 # ------------------------------------------------------------------------------ queries + hooks
@@ -351,18 +404,54 @@ def view(ticket_id: str, *, with_history: bool = True) -> dict[str, Any]:
     return out
 
 
-def on_chat_message(event: Any) -> None:
-    """Chat intake hook: a message starting with 报修/投诉 opens a ticket for the sender."""
-    content = (getattr(event, "content", "") or "").strip()
-    for prefix, ticket_type in (("报修", "repair"), ("投诉", "complaint")):
-        if content.startswith(prefix):
-            title = content[len(prefix):].strip(" :：") or prefix
-            try:
-                create({"type": ticket_type, "title": title[:200], "reporter": event.from_user_name,
-                        "source": "chat"})
-            except InvalidInput as exc:
-                logger.info("chat message could not open a ticket", extra={"reason": exc.message})
-            return
+def on_chat_message(event: Any) -> str | None:
+    """Chat intake (the events worker's `text` route): a message starting with a type's chat
+    keyword (ticket_types.yaml `chat.keywords`) opens a ticket of that type for the sender, who is
+    told its id (template `chat.opened`). Returns the new ticket's id, None when nothing opened.
+
+    Exactly one ticket per message however often it is delivered: the ticket id is claimed once
+    on the stored callback event, and a redelivery finds that ticket already created."""
+    match = catalog().chat_intake(getattr(event, "content", "") or "")
+    if match is None:
+        return None
+    ticket_type, text = match
+    body: dict[str, Any] = {"type": ticket_type.key, "title": (text or ticket_type.label)[:200],
+                            "reporter": event.from_user_name, "source": "chat"}
+    if ticket_type.chat and ticket_type.chat.text_field and text:
+        body["fields"] = {ticket_type.chat.text_field: text}
+    ticket_id = _claim_chat_ticket_id(event.idempotency_key)
+    try:
+        ticket = create(body, ticket_id=ticket_id)
+    except AlreadyExists:
+        logger.info("chat message already opened its ticket", extra={"ticket_id": ticket_id})
+        return None
+    except InvalidInput as exc:
+        logger.info("chat message could not open a ticket", extra={"reason": exc.message})
+        return None
+    context = {"ticket_id": ticket["id"], "title": ticket["title"], "type_label": ticket_type.label}
+    try:
+        wiring.sender().send_text(_render("chat.opened", context), touser=[event.from_user_name])
+    except Exception:  # noqa: BLE001 - the ticket exists; the confirmation is best effort
+        logger.exception("chat ticket confirmation failed", extra={"ticket_id": ticket["id"]})
+    return str(ticket["id"])
+
+
+def _claim_chat_ticket_id(event_key: str) -> str:
+    """The ticket id for the message stored under `event_key`: the first delivery claims a fresh
+    id on the event record (conditional write); later deliveries read it back."""
+    from wecom_oa.domain.tickets import new_ticket_id
+
+    candidate = new_ticket_id(get_clock().now())
+    try:
+        app_table().update(Keys.callback_event(event_key), set_fields={"ticket_id": candidate},
+                           condition="attribute_not_exists(ticket_id)")
+    except Conflict:
+        stored = (app_table().get(Keys.callback_event(event_key)) or {}).get("ticket_id")
+        if stored:
+            return str(stored)
+        logger.warning("chat message has no stored event record; duplicates cannot be told apart",
+                       extra={"idempotency_key": event_key})
+    return candidate
 
 
 def on_card_click(card: dict[str, Any], event: Any) -> None:
