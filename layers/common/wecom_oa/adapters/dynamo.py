@@ -13,6 +13,8 @@ Layout (one table, entity-prefixed keys):
 | callback event    | EVENT#{idem key}       | META  (TTL)               |                                           |
 | WeCom token       | TOKEN#{corp}#{agent}   | META                      |                                           |
 | directory version | DIRECTORY#version      | META                      |                                           |
+| budget period     | BUDGET#{department}    | PERIOD#{period}           |                                           |
+| budget use        | BUDGETUSE#{approval}   | META                      |                                           |
 
 gsi2 is a lookup by external id (WeCom SpNo, invoice number, chat MsgId): gsi2pk = `{kind}#{value}`.
 Attribute `expires_at` (epoch seconds) is the TTL attribute. Closed items drop their gsi1 keys, so
@@ -93,6 +95,14 @@ class Keys:
     def directory_version() -> dict[str, str]:
         """The one item every container's directory cache compares its version with."""
         return {"pk": "DIRECTORY#version", "sk": Keys.META}
+
+    @staticmethod
+    def budget_period(department_id: int, period: str) -> dict[str, str]:
+        return {"pk": f"BUDGET#{department_id}", "sk": f"PERIOD#{period}"}
+
+    @staticmethod
+    def budget_use(approval_id: str) -> dict[str, str]:
+        return {"pk": f"BUDGETUSE#{approval_id}", "sk": Keys.META}
 
     @staticmethod
     def send_ledger(app: str, userid: str, hour: datetime) -> dict[str, str]:

@@ -20,22 +20,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from wecom_oa.adapters.dynamo import DynamoTable, to_dynamo
+from wecom_oa.adapters.dynamo import DynamoTable, Keys, to_dynamo
 from wecom_oa.clock import Clock, get_clock
 from wecom_oa.domain.budgets import BudgetConfig, BudgetStatus, remaining
 from wecom_oa.errors import Conflict
-
-
-class BudgetKeys:
-    """Key builders of the budget items (belong with `adapters.dynamo.Keys`)."""
-
-    @staticmethod
-    def period(department_id: int, period: str) -> dict[str, str]:
-        return {"pk": f"BUDGET#{department_id}", "sk": f"PERIOD#{period}"}
-
-    @staticmethod
-    def use(approval_id: str) -> dict[str, str]:
-        return {"pk": f"BUDGETUSE#{approval_id}", "sk": "META"}
 
 
 class BudgetLedger:
@@ -45,21 +33,21 @@ class BudgetLedger:
         self.table = table
 
     def period_item(self, department_id: int, period: str) -> dict[str, Any]:
-        return self.table.get(BudgetKeys.period(department_id, period)) or {}
+        return self.table.get(Keys.budget_period(department_id, period)) or {}
 
     def set_budget(self, department_id: int, period: str, amount: Decimal, at: datetime) -> None:
-        self.table.update(BudgetKeys.period(department_id, period), must_exist=False, set_fields={
+        self.table.update(Keys.budget_period(department_id, period), must_exist=False, set_fields={
             "department_id": department_id, "period": period, "budget": amount, "budget_set_at": at.isoformat()})
 
     def consume(self, approval_id: str, department_id: int, period: str, amount: Decimal, at: datetime) -> bool:
         """Add `amount` to the period's spent once per approval; False when already recorded."""
-        marker = {**BudgetKeys.use(approval_id), "approval_id": approval_id, "department_id": department_id,
+        marker = {**Keys.budget_use(approval_id), "approval_id": approval_id, "department_id": department_id,
                   "period": period, "amount": amount, "consumed_at": at.isoformat()}
         spend = _add_spent(department_id, period, amount)
         try:
             self.table.transact([{"put": marker, "condition": "attribute_not_exists(pk)"}, {"update": spend}])
         except Conflict:
-            if self.table.get(BudgetKeys.use(approval_id)) is not None:
+            if self.table.get(Keys.budget_use(approval_id)) is not None:
                 return False
             raise
         return True
@@ -67,11 +55,11 @@ class BudgetLedger:
     def give_back(self, approval_id: str, at: datetime) -> Decimal | None:
         """Subtract a consumption from the period it was taken from, once; the amount given back,
         or None when the approval consumed nothing or was already given back."""
-        use = self.table.get(BudgetKeys.use(approval_id))
+        use = self.table.get(Keys.budget_use(approval_id))
         if use is None or use.get("returned_at"):
             return None
         amount = _decimal(use["amount"])
-        mark = {"Key": {k: to_dynamo(v) for k, v in BudgetKeys.use(approval_id).items()},
+        mark = {"Key": {k: to_dynamo(v) for k, v in Keys.budget_use(approval_id).items()},
                 "UpdateExpression": "SET returned_at = :at",
                 "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(returned_at)",
                 "ExpressionAttributeValues": {":at": to_dynamo(at.isoformat())}}
@@ -84,7 +72,7 @@ class BudgetLedger:
 
 
 def _add_spent(department_id: int, period: str, amount: Decimal) -> dict[str, Any]:
-    return {"Key": {k: to_dynamo(v) for k, v in BudgetKeys.period(department_id, period).items()},
+    return {"Key": {k: to_dynamo(v) for k, v in Keys.budget_period(department_id, period).items()},
             "UpdateExpression": "ADD spent :amount SET department_id = :d, #p = :p",
             "ExpressionAttributeNames": {"#p": "period"},
             "ExpressionAttributeValues": {":amount": to_dynamo(amount), ":d": to_dynamo(department_id),
