@@ -141,6 +141,19 @@ def _real(seconds: float) -> float:
     return scale(seconds) if scale else seconds
 
 
+STOP_WAIT_SECONDS = 5.0
+
+
+def _patched_worker_stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+    """moto's worker builds its `env` on its own thread: StopExecution right after StartExecution
+    found `env` None and failed (AttributeError → HTTP 500). Wait for it, briefly."""
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    while self.env is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    if self.env is not None:
+        self.env.set_stop(stop_date=stop_date, cause=cause, error=error)
+
+
 class _ScaledTime:
     """Stands in for the `time` module inside moto's retrier: sleeps run on the process clock."""
 
@@ -182,6 +195,10 @@ def install() -> None:
                 return original_call_action(self)
 
         DynamoHandler.call_action = atomic_call_action
+
+        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+        ExecutionWorker.stop = _patched_worker_stop
         _installed = True
 
 

@@ -36,6 +36,9 @@ def test_patched_moto_internals_still_exist_with_the_expected_signatures() -> No
     from moto.dynamodb.responses import DynamoHandler
 
     assert list(inspect.signature(DynamoHandler.call_action).parameters) == ["self"]
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    assert list(inspect.signature(ExecutionWorker.stop).parameters) == ["self", "stop_date", "error", "cause"]
 
 
 def _run(sfn, definition: dict, payload: dict) -> dict:
@@ -157,3 +160,37 @@ def test_concurrent_conditional_writes_have_exactly_one_winner() -> None:
             for t in threads:
                 t.join()
             assert len(wins) == 1, f"round {round_}: {len(wins)} winners"
+
+
+def test_given_a_worker_whose_env_is_not_built_yet_when_stopped_then_the_stop_lands_once_it_is(sfn) -> None:
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    class _Env:
+        stopped: dict | None = None
+
+        def set_stop(self, **kwargs: object) -> None:
+            self.stopped = kwargs
+
+    worker = ExecutionWorker.__new__(ExecutionWorker)
+    worker.env = None
+    env = _Env()
+    import threading
+
+    threading.Timer(0.05, lambda: setattr(worker, "env", env)).start()  # the worker thread, a moment late
+    worker.stop(stop_date=datetime.now(UTC), error="", cause="")  # unpatched moto: AttributeError on None
+
+    assert env.stopped is not None and env.stopped["error"] == ""
+
+
+def test_given_an_execution_when_stopped_right_after_start_then_it_is_aborted(sfn) -> None:
+    definition = {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    arn = sfn.create_state_machine(name=f"canary-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition),
+                                   roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]
+    for _ in range(20):
+        ex = sfn.start_execution(stateMachineArn=arn, name=uuid.uuid4().hex, input="{}")
+        sfn.stop_execution(executionArn=ex["executionArn"])  # unpatched moto: sometimes HTTP 500
+        deadline = time.monotonic() + 5
+        while sfn.describe_execution(executionArn=ex["executionArn"])["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "the stopped execution kept running"
+            time.sleep(0.01)
+        assert sfn.describe_execution(executionArn=ex["executionArn"])["status"] == "ABORTED"
