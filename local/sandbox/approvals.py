@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from local.sandbox import params
 from local.sandbox.directory import SandboxExtras
 from local.sandbox.errcodes import ApiError, Err
 from wecom_oa.clock import Clock
@@ -301,15 +302,7 @@ _FILTER_KEYS = ("template_id", "creator", "department", "sp_status")
 
 
 def _filters(value: Any) -> list[tuple[str, str]]:
-    if not isinstance(value, list):
-        raise _param("filters must be a list")
-    out = []
-    for flt in value:
-        key = flt.get("key") if isinstance(flt, dict) else None
-        if key not in _FILTER_KEYS:
-            raise _param(f"unknown filter key {key!r}")
-        out.append((key, str(flt.get("value"))))
-    return out
+    return params.filters(value, _FILTER_KEYS, _param)
 
 
 def _matches(form: _Form, filters: list[tuple[str, str]]) -> bool:

@@ -19,6 +19,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from local.sandbox import params
 from local.sandbox.errcodes import ApiError, Err
 from wecom_oa.clock import Clock
 from wecom_oa.domain.directory import StaticDirectory, leader
@@ -163,15 +164,7 @@ def _uint(body: dict[str, Any], name: str) -> int:
 
 
 def _filters(value: Any) -> list[tuple[str, str]]:
-    if not isinstance(value, list):
-        raise _param("filters must be a list")
-    out = []
-    for flt in value:
-        key = flt.get("key") if isinstance(flt, dict) else None
-        if key not in FILTER_KEYS:
-            raise _param(f"unknown filter key {key!r}, expected one of {', '.join(FILTER_KEYS)}")
-        out.append((key, str(flt.get("value"))))
-    return out
+    return params.filters(value, FILTER_KEYS, _param)
 
 
 def _matches(journal: _Journal, filters: list[tuple[str, str]]) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from local.stack import load_template
+from tests.static.test_template_and_asl import _transform
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -105,29 +106,6 @@ def test_given_the_handlers_when_their_imports_are_walked_then_the_analysis_sees
 
 
 # ------------------------------------------------------------------------------ transformed template
-def _transform() -> dict[str, Any]:
-    from samtranslator.model.exceptions import InvalidDocumentException
-    from samtranslator.translator.transform import transform
-
-    template = json.loads(json.dumps(TEMPLATE))
-    for res in template["Resources"].values():
-        props = res.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(props.get(key), str):
-                props[key] = f"s3://bucket/{props[key].strip('/')}.zip"
-        if "DefinitionUri" in props:
-            props["Definition"] = json.loads((ROOT / props.pop("DefinitionUri")).read_text(encoding="utf-8"))
-
-    class PolicyLoader:
-        def load(self) -> dict[str, str]:
-            return {}
-
-    try:
-        return transform(template, {"WeComCorpId": "ww0123456789abcdef", "WeComAgentId": "1000002"}, PolicyLoader())
-    except InvalidDocumentException as exc:  # pragma: no cover - shows the reasons
-        raise AssertionError([str(e) for e in exc.causes]) from exc
-
-
 @pytest.fixture(scope="module")
 def transformed() -> dict[str, Any]:
     return _transform()
