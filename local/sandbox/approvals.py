@@ -134,7 +134,7 @@ class ApprovalStore:
             apply_time=int(now.timestamp()),
             nodes=nodes,
             notifyer=[*self._users(body.get("notifyer", []), "notifyer"), *cc],
-            apply_data=_apply_data(body.get("apply_data")),
+            apply_data=self._with_day_length(_apply_data(body.get("apply_data"))),
             summary_list=_summary(body.get("summary_list", [])),
             request=body,
         )
@@ -206,6 +206,21 @@ class ApprovalStore:
         return {**form.info(), "statu_change_event": EVENT_WITHDRAWN if status == IN_REVIEW else EVENT_REVOKED}
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _with_day_length(self, apply_data: dict[str, Any]) -> dict[str, Any]:
+        """Like WeCom's detail answer, a Vacation range carries `perday_duration` (seconds of one
+        day of that leave type: 86 400, or the hours of an hourly type)."""
+        by_name = {vt.name: vt for vt in self._extras.vacation_types}
+        for content in apply_data["contents"]:
+            vacation = content["value"].get("vacation") if content.get("control") == "Vacation" else None
+            if not isinstance(vacation, dict):
+                continue
+            options = (vacation.get("selector") or {}).get("options") or [{}]
+            kind = by_name.get(str(options[0].get("key", "")))
+            span = (vacation.get("attendance") or {}).get("date_range")
+            if kind is not None and isinstance(span, dict):
+                span["perday_duration"] = kind.seconds_per_day
+        return apply_data
 
     def _active(self, userid: str) -> bool:
         return self._directory.has_user(userid) and self._directory.user(userid).status == 1

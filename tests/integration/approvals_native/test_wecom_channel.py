@@ -133,3 +133,20 @@ def test_given_unknown_channel_then_400(app, channel) -> None:
                                                    "form": {"amount": 800, "reason": "x"}, "channel": channel})
 
     assert status == 400 and body["error"]["message"].startswith("channel")
+
+
+def test_given_hourly_comp_time_when_submitted_via_wecom_then_an_hour_range_of_8h_days_round_trips(app) -> None:
+    from wecom_oa.services.approvals import native_form, native_templates
+
+    # zhaomin has 2 days of 调休, an hourly leave type of 8 h a day in the sandbox company
+    form = {"leave_type": "comp_time", "start": "2026-03-05", "end": "2026-03-05", "days": 1.5,
+            "handover_to": ["qianjin"]}
+    a = _submit(app, "leave", "zhaomin", form)
+
+    [sent] = _applyevent_bodies(app)
+    [vacation] = [c["value"]["vacation"] for c in sent["apply_data"]["contents"] if c["control"] == "Vacation"]
+    span = vacation["attendance"]["date_range"]
+    assert (span["type"], span["new_duration"]) == ("hour", int(1.5 * 8 * 3600))
+    stored = native_form(app.sandbox.approval(get(app, a["id"])["sp_no"])["apply_data"],
+                         native_templates()["sandbox-tpl-leave"]["fields"])
+    assert float(stored["days"]) == 1.5 and stored["leave_type"] == "comp_time"

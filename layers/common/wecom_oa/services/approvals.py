@@ -495,14 +495,15 @@ def native_process(route: list[rules.ResolvedStage]) -> dict[str, Any]:
     return {"node_list": nodes}
 
 
-def native_contents(fields: dict[str, str], form: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
+def native_contents(fields: dict[str, str], form: dict[str, Any], names: dict[str, str],
+                    leave_unit: Any = None) -> list[dict[str, Any]]:
     """apply_data.contents from form values, the inverse of `native_form`. A control's type is the
     prefix of its id (WeCom ids read `<Control>-<number>`); `names` are display names of userids."""
     contents = []
     for control_id, name in fields.items():
         control = control_id.split("-", 1)[0]
         if control == "Vacation":
-            value = _vacation_value(form) if form.get("leave_type") else None
+            value = _vacation_value(form, leave_unit) if form.get("leave_type") else None
         else:
             value = _control_value(control, form.get(name), names)
         if value is not None:
@@ -523,27 +524,45 @@ def _control_value(control: str, value: Any, names: dict[str, str]) -> dict[str,
     return {"text": str(value)}
 
 
-def _vacation_value(form: dict[str, Any]) -> dict[str, Any]:
+def _vacation_value(form: dict[str, Any], unit: Any = None) -> dict[str, Any]:
+    """The Vacation control; `unit` is the leave type's VacationConfig (oa/vacation/getcorpconf): an
+    hourly type (time_attr 1) takes an `hour` range whose duration counts its own day (e.g. 8 h)."""
     from datetime import UTC, datetime, time
 
     def stamp(day: Any) -> int:
         return int(datetime.combine(datetime.fromisoformat(str(day)).date(), time(), UTC).timestamp())
 
     name = default_templates().leave_type_name(str(form["leave_type"]))
-    duration = int(Decimal(str(form.get("days") or 0)) * SECONDS_PER_DAY)
+    hourly = unit is not None and unit.time_attr == 1
+    per_day = Decimal(unit.seconds_per_day) if unit is not None else SECONDS_PER_DAY
+    duration = int(Decimal(str(form.get("days") or 0)) * per_day)
     return {"vacation": {
         "selector": {"type": "single", "options": [{"key": name, "value": [{"text": name, "lang": "zh_CN"}]}]},
-        "attendance": {"date_range": {"type": "halfday", "new_begin": stamp(form["start"]),
+        "attendance": {"date_range": {"type": "hour" if hourly else "halfday", "new_begin": stamp(form["start"]),
                                       "new_end": stamp(form["end"]), "new_duration": duration}, "type": 1}}}
 
 
+def _leave_unit(form: dict[str, Any]) -> Any:
+    """The VacationConfig of the form's leave type, or None (unknown type, or no 假期 permission:
+    day-based figures are the best we have)."""
+    if not form.get("leave_type"):
+        return None
+    name = default_templates().leave_type_name(str(form["leave_type"]))
+    try:
+        return next((c for c in wiring.wecom_client().oa_get_vacation_config() if c.name == name), None)
+    except OAError as exc:
+        logger.warning("vacation config unavailable; leave submitted in 24 h days", extra={"problem": exc.message})
+        return None
+
+
 def native_apply_body(template_id: str, item: dict[str, Any], route: list[rules.ResolvedStage],
-                      names: dict[str, str]) -> dict[str, Any]:
+                      names: dict[str, str], leave_unit: Any = None) -> dict[str, Any]:
     """The oa/applyevent body for a stored approval item (our route, not the template's flow)."""
     fields = native_templates()[template_id].get("fields") or {}
     summary = [type_name(item["type"]), item.get("reason") or ""]
+    contents = native_contents(fields, item["form"], names, leave_unit)
     return {"creator_userid": item["applicant"], "template_id": template_id, "use_template_approver": 0,
-            "process": native_process(route), "apply_data": {"contents": native_contents(fields, item["form"], names)},
+            "process": native_process(route), "apply_data": {"contents": contents},
             "summary_list": [{"summary_info": [{"text": t, "lang": "zh_CN"}]} for t in summary if t]}
 
 
@@ -560,7 +579,8 @@ def _names(userids: list[str]) -> dict[str, str]:
 def _submit_native(item: dict[str, Any], template_id: str, route: list[rules.ResolvedStage]) -> None:
     """Submit the WeCom form, then link sp_no ↔ approval. A failed submit parks the approval as failed."""
     handover = item["form"].get("handover_to") or []
-    body = native_apply_body(template_id, item, route, _names(handover if isinstance(handover, list) else [handover]))
+    body = native_apply_body(template_id, item, route, _names(handover if isinstance(handover, list) else [handover]),
+                             _leave_unit(item["form"]))
     try:
         sp_no = wiring.wecom_client().oa_apply_event(body)
     except OAError as exc:
