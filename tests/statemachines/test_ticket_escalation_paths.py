@@ -362,6 +362,15 @@ def test_given_an_unanswered_repair_then_each_wakeup_costs_three_transitions_and
     assert len(set(wakeups)) == len(wakeups), wakeups
     for wakeup in wakeups:
         assert any(timedelta(0) <= wakeup - d < timedelta(seconds=1) for d in due), ([str(w) for w in wakeups], [str(d) for d in due], entered)
+    # And the ASL's Wait follows the virtual clock: every SleepUntilDue of an hour or more (virtual, from
+    # one wake-up to the next) took well under a second of real time per virtual hour
+    starts = [datetime.fromisoformat(ticket["created_at"]), *wakeups[:-1]]
+    real = [(exited["timestamp"] - entered_["timestamp"]).total_seconds() for entered_, exited in zip(
+        [e for e in events if e["type"] == "WaitStateEntered"], [e for e in events if e["type"] == "WaitStateExited"],
+        strict=True)]
+    long_waits = [(r, (w - s).total_seconds() / 3600) for r, s, w in zip(real, starts, wakeups, strict=True)
+                  if w - s >= timedelta(hours=1)]
+    assert long_waits and all(r < hours * 1.0 for r, hours in long_waits), long_waits
 
 
 # -- upper bounds: each level fires within minutes of its business-time deadline ------------------
