@@ -195,3 +195,25 @@ def test_given_bad_period_query_when_get_then_400_naming_period(api) -> None:
 def test_given_unknown_department_then_404(api) -> None:
     assert api.http("PUT", "/budgets/999", {"amount": 5})[0] == 404
     assert api.http("GET", "/budgets/999")[0] == 404
+
+
+def test_given_a_broken_budgets_file_then_leave_still_works_and_expense_names_the_file(
+        api, tmp_path, monkeypatch) -> None:
+    from wecom_oa.settings import reset_settings
+
+    config = tmp_path / "config"
+    shutil.copytree(PACKAGE_DIR / "config", config)
+    (config / "budgets.yaml").write_text("period: fortnight\ndepartments: {9: lots}\n", encoding="utf-8")
+    monkeypatch.setenv("OA_CONFIG_DIR", str(config))
+    reset_settings()
+    try:
+        leave = api.http("POST", "/approvals/evaluate", {"type": "leave", "applicant": "chenjing", "form": {
+            "leave_type": "personal", "start": "2026-11-24", "end": "2026-11-24", "days": 1}})
+        expense = api.http("POST", "/approvals/evaluate", {"type": "expense", "applicant": "chenjing",
+                                                           "form": {"amount": 100, "reason": "打车"}})
+    finally:
+        monkeypatch.delenv("OA_CONFIG_DIR")
+        reset_settings()
+
+    assert leave[0] == 200, leave
+    assert expense[0] >= 500 and "budgets.yaml" in expense[1]["error"]["message"], expense

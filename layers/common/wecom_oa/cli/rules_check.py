@@ -1,4 +1,4 @@
-"""Lint every approval rule file and run the sample forms against them.
+"""Lint every approval rule file, run the sample forms against them, and check budgets.yaml.
 
     python -m wecom_oa.cli.rules_check [--dir DIR] [--directory FILE] [--samples FILE]
 
@@ -36,8 +36,38 @@ def main(argv: list[str] | None = None) -> int:
     registry = RuleRegistry(rules_dir, directory=directory)
     lint_ok = _report_lint(registry)
     samples_ok = _report_samples(registry, directory, args.samples or rules_dir / "samples.yaml")
-    print("\nresult: " + ("OK" if lint_ok and samples_ok else "FAILED"))
-    return 0 if lint_ok and samples_ok else 1
+    budgets_ok = _report_budgets(rules_dir.parent / "budgets.yaml", directory)
+    ok = lint_ok and samples_ok and budgets_ok
+    print("\nresult: " + ("OK" if ok else "FAILED"))
+    return 0 if ok else 1
+
+
+def _report_budgets(path: Path, directory: StaticDirectory) -> bool:
+    """budgets.yaml loads (else a failure naming the field); departments the directory lacks are warned about."""
+    from wecom_oa.domain.budgets import load_budget_config
+    from wecom_oa.errors import NotFound
+
+    print("\nBudgets")
+    if not path.exists():
+        print(f"  ok   no {path.name}: no department has a budget")
+        return True
+    try:
+        config = load_budget_config(path)
+    except ConfigurationError as exc:
+        print(f"  FAIL {exc.message}")
+        return False
+    unknown = []
+    for dept in config.departments:
+        try:
+            directory.department(dept)
+        except NotFound:
+            unknown.append(dept)
+    # A warning, not a failure: the check runs against a demo or exported directory, which may not
+    # hold every department of the company's real WeCom.
+    for dept in unknown:
+        print(f"  warn {path.name}: departments.{dept}: no such department in the directory checked against")
+    print(f"  ok   {path.name} ({config.period}, {len(config.departments)} departments)")
+    return True
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -118,7 +118,7 @@ class WeComLeaveBalances:
 
 def context() -> rules.EvaluationContext:
     checks = builtin_prechecks(balances=WeComLeaveBalances(wiring.wecom_client(), default_templates()),
-                               invoices=DynamoSeenInvoices(repo()), budgets=budgets.provider())
+                               invoices=DynamoSeenInvoices(repo()), budgets=budgets.LazyBudgets())
     return rules.EvaluationContext(directory=wiring.directory(), prechecks=checks)
 
 

@@ -41,8 +41,16 @@ def config() -> BudgetConfig:
 
 
 def provider() -> DynamoBudgets:
-    """The `BudgetProvider` of the budget pre-check (current period, app table)."""
+    """Budgets of the current period in the app table (loads budgets.yaml)."""
     return DynamoBudgets(config(), app_table())
+
+
+class LazyBudgets:
+    """The `BudgetProvider` of the budget pre-check: budgets.yaml is read only when a budget check
+    actually runs, so a broken budgets file stops expense checks (naming the file), not leave."""
+
+    def remaining(self, department_id: int) -> Decimal | None:
+        return provider().remaining(department_id)
 
 
 # -- approval hooks -------------------------------------------------------------------------------
