@@ -39,13 +39,14 @@ def error_response(exc: Exception) -> tuple[int, dict[str, Any]]:
         if exc.status >= 500:
             logger.error("request failed", extra={"error_code": exc.code, "error": exc.message})
         return exc.status, exc.to_body()
-    logger.exception("unhandled error")
+    logger.error("unhandled error", exc_info=exc)  # exc_info: handlers may call this outside `except`
     return 500, {"error": {"code": "internal_error", "message": "internal error; see the service logs"}}
 
 
 def register_error_handlers(app: Any) -> None:
     """Attach the mapping to a powertools event-handler resolver."""
     from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.event_handler.exceptions import ServiceError
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
     def _respond(exc: Exception) -> Response:
@@ -70,6 +71,18 @@ def register_error_handlers(app: Any) -> None:
     @app.exception_handler(json.JSONDecodeError)
     def _bad_json(exc: json.JSONDecodeError) -> Response:
         return _respond(InvalidInput(f"request body is not valid JSON (line {exc.lineno}, column {exc.colno})"))
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(exc: UnicodeDecodeError) -> Response:
+        return _respond(InvalidInput(f"request body is not UTF-8 (byte {exc.start})"))
+
+    @app.exception_handler(ServiceError)
+    def _resolver(exc: ServiceError) -> Response:
+        # Raised by the resolver itself, e.g. NotFoundError when a path parameter holds characters
+        # its route pattern does not match (API Gateway forwarded it): the client's problem, not ours.
+        code = "not_found" if exc.status_code == 404 else "bad_request"
+        return Response(status_code=exc.status_code, content_type="application/json",
+                        body=json.dumps({"error": {"code": code, "message": str(exc.msg) or code}}))
 
     @app.exception_handler(Exception)
     def _any(exc: Exception) -> Response:
