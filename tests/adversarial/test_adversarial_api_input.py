@@ -141,6 +141,7 @@ def test_given_a_valid_request_with_one_field_broken_then_never_5xx_and_a_reject
     ("GET", "/tickets/\x00", None, 404),
     ("POST", "/approvals", b"\x80", 400),         # not UTF-8
     ("POST", "/tickets", b"{\"type\": \"\xff\"}", 400),
+    ("POST", "/progress", b"{\"actuals\": true}", 400),  # not a list
 ])
 def test_given_found_cases_then_4xx_with_a_named_problem(local_app, method, path, body, status) -> None:
     resp = local_app.stack.http(method, path, body=body, headers={"content-type": "application/json"})

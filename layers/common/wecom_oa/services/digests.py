@@ -338,7 +338,8 @@ def post_progress(request: ApiRequest) -> tuple[int, dict[str, Any]]:
     """Store production plans and cumulative actuals. 400 names the field or the unknown order."""
     body = request.json()
     store = OrderStore(app_table())
-    actual_ids = {str(a.get("order_id")) for a in body.get("actuals") or [] if isinstance(a, Mapping)}
+    actuals = body.get("actuals")  # validated by parse_progress_post; here only to look plans up
+    actual_ids = {str(a.get("order_id")) for a in actuals if isinstance(a, Mapping)} if isinstance(actuals, list) else set()
     post = parse_progress_post(body, store.plans(actual_ids))
     now = get_clock().now()
     for plan in post.plans:
