@@ -9,7 +9,8 @@
   /_sandbox/approvals/{sp_no}/submitted (the 提单 callback), /_sandbox/approvals/{sp_no}/decide
   ({userid, approve, speech?}: an approver acts in WeCom) and /_sandbox/approvals/{sp_no}/withdraw
   ({userid}: the applicant's 撤销); the sys_approval_change callback follows each.
-  POST /_sandbox/journals ({userid, date?, template_name?}: a member submits a 汇报, default 日报).
+  POST /_sandbox/journals ({userid, date?, template_name?}: a member submits a 汇报, default 日报),
+  POST /_sandbox/chat ({userid, text}: a member writes to the app, e.g. "报修 …" opens a ticket).
 - Schedules fire on the virtual clock (LOCAL_CLOCK_START, LOCAL_TIME_SCALE) from the template's
   ScheduleV2 events; queues are polled into their worker functions.
 
@@ -114,6 +115,12 @@ class LocalApp:
                 return ok({"error": {"code": "not_found", "message": f"no schedule {name!r}"}}, 404)
         if sub.startswith("/approvals/") and method == "POST":
             return self.approval_route(sub[len("/approvals/"):], request, ok)
+        if sub == "/chat" and method == "POST":  # a member writes to the app, e.g. "报修 …" (chat intake)
+            body = request.get_json(force=True, silent=True) or {}
+            missing = [k for k in ("userid", "text") if not isinstance(body.get(k), str) or not body[k].strip()]
+            if missing:
+                return ok({"error": {"code": "invalid_input", "message": f"missing {', '.join(missing)}"}}, 400)
+            return ok(self.simulator.chat(body["userid"], body["text"]))
         if sub == "/journals" and method == "POST":  # a member submits a 汇报 (journal) in WeCom
             from local.sandbox.journals import submit_request
             from wecom_oa.errors import OAError
@@ -194,6 +201,18 @@ class CallbackSimulator:
         """The applicant withdraws (or revokes after approval) in WeCom; the callback is delivered."""
         info = self.sandbox.withdraw_approval(sp_no, userid)
         return {**self.approval_change(sp_no, info, create_time=create_time), "sp_status": info["sp_status"]}
+
+    def chat(self, userid: str, text: str) -> dict[str, Any]:
+        """`userid` sends the app a text message (a fresh MsgId); the callback is delivered."""
+        from local.sandbox.callbacks import text_message_xml
+        from wecom_oa.clock import get_clock
+        from wecom_oa.services.wiring import wecom_credentials
+
+        creds = wecom_credentials()
+        msg_id = str(int.from_bytes(os.urandom(7), "big"))
+        xml = text_message_xml(userid, text, msg_id=msg_id, corp_id=creds.corp_id, agent_id=creds.agent_id,
+                               create_time=int(get_clock().now().timestamp()))
+        return {**self.post_event(xml), "msg_id": msg_id, "xml": xml}
 
     def click(self, userid: str, task_id: str, key: str) -> dict[str, Any]:
         from wecom_oa.clock import get_clock

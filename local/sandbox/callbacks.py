@@ -1,7 +1,8 @@
 """Callback XML the WeCom side sends, rendered from sandbox records (decrypted form; the simulator
 encrypts it). `approval_change_xml` renders `sys_approval_change` (PROTOCOL.md §2.4) from an
 approval form as oa/getapprovaldetail's `info` (`WeComSandbox.approval` / `decide_approval`);
-`user_update_xml` renders change_contact update_user from a user/get record.
+`user_update_xml` renders change_contact update_user from a user/get record; `text_message_xml`
+a member's text message to the app (chat intake).
 """
 
 from __future__ import annotations
@@ -65,5 +66,15 @@ def user_update_xml(user: dict[str, Any], *, corp_id: str, create_time: int) -> 
                        ("MainDepartment", user.get("main_department")),
                        ("IsLeaderInDept", ",".join(str(x) for x in user.get("is_leader_in_dept") or [])),
                        ("DirectLeader", ",".join(user.get("direct_leader") or []))):
+        _add(root, tag, value)
+    return tostring(root, encoding="unicode")
+
+
+def text_message_xml(sender: str, content: str, *, msg_id: str, corp_id: str, agent_id: int | str,
+                     create_time: int) -> str:
+    """A member's text message to the app (MsgType text), as WeCom delivers it."""
+    root = Element("xml")
+    for tag, value in (("ToUserName", corp_id), ("FromUserName", sender), ("CreateTime", create_time),
+                       ("MsgType", "text"), ("Content", content), ("MsgId", msg_id), ("AgentID", agent_id)):
         _add(root, tag, value)
     return tostring(root, encoding="unicode")

@@ -4,27 +4,20 @@ worker → a ticket for the sender, who is told its id. Keywords come from ticke
 from __future__ import annotations
 
 from datetime import datetime
-from xml.etree.ElementTree import tostring
 
-import defusedxml.ElementTree as SafeET
 import pytest
 
-from tests.conftest import EVENTS
 from wecom_oa.clock import VirtualClock, set_clock
 
 
 def _text_xml(sender: str, content: str, msg_id: str) -> str:
-    """tests/events/wecom/text.xml with this sender, content and MsgId (the app's own ids)."""
+    from local.sandbox.callbacks import text_message_xml
     from wecom_oa.clock import get_clock
     from wecom_oa.services.wiring import wecom_credentials
 
     creds = wecom_credentials()
-    root = SafeET.fromstring((EVENTS / "wecom" / "text.xml").read_text(encoding="utf-8"))
-    for tag, value in (("ToUserName", creds.corp_id), ("FromUserName", sender), ("Content", content),
-                       ("MsgId", msg_id), ("AgentID", creds.agent_id),
-                       ("CreateTime", int(get_clock().now().timestamp()))):
-        root.find(tag).text = str(value)
-    return tostring(root, encoding="unicode")
+    return text_message_xml(sender, content, msg_id=msg_id, corp_id=creds.corp_id, agent_id=creds.agent_id,
+                            create_time=int(get_clock().now().timestamp()))
 
 
 def _deliver(app, xml: str) -> None:
@@ -102,3 +95,19 @@ def test_given_the_same_message_delivered_twice_then_one_ticket_and_one_reply(ap
     # Then one ticket, and one confirmation
     (ticket,) = _tickets_of(app, "chenjing")
     assert len([t for t in _texts_to(app, "chenjing") if ticket["id"] in t]) == 1
+
+
+def test_given_the_sandbox_chat_route_when_a_member_writes_baoxiu_then_a_ticket_is_opened(app) -> None:
+    from werkzeug.test import Client
+
+    from local.server import LocalApp
+
+    client = Client(LocalApp(app.stack, app.sandbox, app.simulator))
+    bad = client.post("/_sandbox/chat", json={"userid": "chenjing"})
+    ok = client.post("/_sandbox/chat", json={"userid": "chenjing", "text": "报修 三号线传送带异响"})
+    app.stack.drain()
+
+    assert bad.status_code == 400 and "text" in bad.get_json()["error"]["message"]
+    assert ok.status_code == 200 and ok.get_json()["status"] == 200
+    [ticket] = _tickets_of(app, "chenjing")
+    assert ticket["type"] == "repair" and "三号线传送带异响" in ticket["title"]
