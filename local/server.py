@@ -99,7 +99,7 @@ class LocalApp:
         if sub == "/messages" and method == "GET":
             return ok(self.sandbox.messages())
         if sub == "/click" and method == "POST":
-            body = request.get_json(force=True, silent=True) or {}  # curl -d sends a form content type
+            body = _json_object(request)
             missing = [k for k in ("userid", "task_id", "key") if not body.get(k)]
             if missing:
                 return ok({"error": {"code": "invalid_input", "message": f"missing {', '.join(missing)}"}}, 400)
@@ -116,7 +116,7 @@ class LocalApp:
         if sub.startswith("/approvals/") and method == "POST":
             return self.approval_route(sub[len("/approvals/"):], request, ok)
         if sub == "/chat" and method == "POST":  # a member writes to the app, e.g. "报修 …" (chat intake)
-            body = request.get_json(force=True, silent=True) or {}
+            body = _json_object(request)
             missing = [k for k in ("userid", "text") if not isinstance(body.get(k), str) or not body[k].strip()]
             if missing:
                 return ok({"error": {"code": "invalid_input", "message": f"missing {', '.join(missing)}"}}, 400)
@@ -126,7 +126,7 @@ class LocalApp:
             from wecom_oa.errors import OAError
 
             try:
-                return ok(self.sandbox.submit_journal(**submit_request(request.get_json(force=True, silent=True))), 201)
+                return ok(self.sandbox.submit_journal(**submit_request(_json_object(request))), 201)
             except OAError as exc:  # missing userid, bad date, unknown member
                 return ok({"error": {"code": exc.code, "message": exc.message}}, exc.status)
         return ok({"error": {"code": "not_found", "message": f"no sandbox route {method} {sub}"}}, 404)
@@ -135,7 +135,7 @@ class LocalApp:
         from wecom_oa.errors import OAError
 
         sp_no, _, action = rest.partition("/")
-        body = request.get_json(silent=True) or {}
+        body = _json_object(request)
         try:
             if action == "submitted":
                 return ok(self.simulator.approval_change(sp_no))
@@ -152,6 +152,12 @@ class LocalApp:
         except OAError as exc:  # unknown sp_no, not the pending approver, already decided
             return ok({"error": {"code": exc.code, "message": exc.message}}, exc.status)
         return ok({"error": {"code": "not_found", "message": f"no sandbox approval action {action!r}"}}, 404)
+
+
+def _json_object(request: Any) -> dict[str, Any]:
+    """The request's JSON object, whatever the content type (curl -d sends a form type); {} otherwise."""
+    body = request.get_json(force=True, silent=True)
+    return body if isinstance(body, dict) else {}
 
 
 class CallbackSimulator:
