@@ -163,6 +163,7 @@ def test_given_60020_on_the_stage_card_then_one_attempt_and_the_approval_is_mark
 
     body = final(app, a["id"])
     assert body["status"] == "failed"
+    assert body["error"]["error"] == "IpNotTrusted" and "60020" in body["error"]["cause"]  # what the operator reads
     assert execution_status(app, a["id"]) == "FAILED"
     assert fault.hits == 1, "a configuration error is never retried"
     assert _task_errors(app, _approval_execution_arn(app, a["id"])) == [("AwaitDecision", "IpNotTrusted")]

@@ -229,7 +229,8 @@ def view(approval_id: str) -> dict[str, Any]:
                       | {"decisions": mine})
     return {k: a.get(k) for k in ("id", "type", "applicant", "status", "outcome", "ruleset_version", "matched_rows",
                                    "explanation", "inputs", "form", "findings", "suggestion", "reason",
-                                   "created_at", "decided_at", "decided_by", "withdrawn_at", "revoked_at")} | {
+                                   "created_at", "decided_at", "decided_by", "withdrawn_at", "revoked_at",
+                                   "error")} | {
         "channel": a.get("channel") or "app", "sp_no": a.get("sp_no"), "stages": stages}
 
 
