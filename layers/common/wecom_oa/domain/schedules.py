@@ -22,7 +22,7 @@ from __future__ import annotations
 import calendar as _calendar
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -32,7 +32,15 @@ from typing import Annotated, Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from wecom_oa.domain.notices import NoticePolicy
 from wecom_oa.domain.progress import ProgressPolicy
@@ -421,14 +429,50 @@ class ScheduleSpec(BaseModel):
         return parse_timezone(self.timezone, schedule=self.name)
 
 
+DepartmentId = Annotated[StrictInt, Field(ge=1)]
+
+
 class ProjectGroup(BaseModel):
-    """A project group that receives the daily summary on its own channel."""
+    """A project group that receives the daily summary on its own channel.
+
+    `departments`: WeCom department ids whose members (sub-departments included) belong to the
+    group; an approval is the group's when its applicant's main department is in there."""
 
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     target: Target
     teams: list[str] = Field(default_factory=list)  # ticket teams whose items belong to this group
+    departments: list[DepartmentId] = Field(default_factory=list)
+
+    @field_validator("departments")
+    @classmethod
+    def _unique_departments(cls, value: list[int]) -> list[int]:
+        dupes = sorted({d for d in value if value.count(d) > 1})
+        if dupes:
+            raise ValueError(f"duplicate department ids: {', '.join(map(str, dupes))}")
+        return value
+
+
+# A guard against a cyclic parent chain in a broken directory; WeCom allows 15 levels.
+MAX_DEPARTMENT_DEPTH = 32
+
+
+def group_of(department_id: int | None, groups: Sequence[ProjectGroup],
+             parent_of: Callable[[int], int | None]) -> str | None:
+    """The id of the first group (config order) whose `departments` hold `department_id` or one of
+    its ancestors (`parent_of` gives a department's parent, None at the root); None when no group
+    does or `department_id` is None. `parent_of` is called at most MAX_DEPARTMENT_DEPTH times."""
+    if department_id is None:
+        return None
+    chain: list[int] = [department_id]
+    while len(chain) < MAX_DEPARTMENT_DEPTH:
+        parent = parent_of(chain[-1])
+        if parent is None or parent in chain:
+            break
+        chain.append(parent)
+    lineage = set(chain)
+    return next((g.id for g in groups if lineage.intersection(g.departments)), None)
 
 
 class DigestConfig(BaseModel):
@@ -476,9 +520,11 @@ def load_digest_config(path: Path = DEFAULT_CONFIG_PATH) -> DigestConfig:
 def _describe(err: Any, data: Any) -> str:
     loc = list(err.get("loc", ()))
     where = ".".join(str(p) for p in loc)
-    if len(loc) >= 2 and loc[0] == "schedules" and isinstance(loc[1], int):
+    label, name_key = {"schedules": ("schedule", "name"), "groups": ("group", "id")}.get(
+        str(loc[0]) if loc else "", ("", ""))
+    if label and len(loc) >= 2 and isinstance(loc[1], int):
         with contextlib.suppress(KeyError, IndexError, TypeError, AttributeError):
-            where = f"schedule {data['schedules'][loc[1]].get('name', loc[1])!r}" + (
+            where = f"{label} {data[loc[0]][loc[1]].get(name_key, loc[1])!r}" + (
                 f" field {'.'.join(str(p) for p in loc[2:])}" if loc[2:] else "")
     message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message

@@ -23,6 +23,11 @@ process.node_list, the template and control ids of config/wecom_approvals.yaml) 
 the execution; its sp_no is stored with the approval and linked from the `wecom-{sp_no}` record, so
 the sys_approval_change callbacks for it decide the same approval (final SpStatus 2/3). auto_reject
 stays decided at submit (no WeCom form); auto_approve has nobody to route to and runs the execution.
+
+Daily summary (services.digests): `submit` stores `group`, the project group of the applicant's main
+department (`project_group`); while a stage (round) of our execution waits, the item carries
+`current_approver`, `owner_name` and, for a stage with a timeout, `due_at`. A channel-wecom approval
+has a group but no owner fields (WeCom walks its stages).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from __future__ import annotations
 import json
 import secrets
 import typing
+from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -178,6 +184,9 @@ def submit(req: CreateApproval, channel: Channel = "app") -> ApprovalCreated:
         "decided_by": SYSTEM if decision.status != "pending" else None,
         "channel": "wecom" if native else "app",
     }
+    group = project_group(applicant.department)
+    if group is not None:
+        item["group"] = group
     store = repo()
     store.create(item, open_due_iso=now.isoformat() if decision.status == "pending" else None)
     if req.form.get("invoice_no"):
@@ -191,6 +200,43 @@ def submit(req: CreateApproval, channel: Channel = "app") -> ApprovalCreated:
     return ApprovalCreated(id=approval_id, status=decision.status, outcome=decision.outcome,
                            route=[s.model_dump(mode="json") for s in decision.route],
                            suggestion=decision.suggestion, findings=item["findings"])
+
+
+def project_group(department: int | None) -> str | None:
+    """The project group (config/digests.yaml `groups`) whose daily summary lists an approval of an
+    applicant in `department`; None for no group. An unreadable digest config or directory leaves
+    the approval without a group (logged), it never fails the submission."""
+    from wecom_oa.domain.schedules import group_of
+    from wecom_oa.services.digests import digest_config
+
+    directory = wiring.directory()
+
+    def parent_of(dept: int) -> int | None:
+        try:
+            return directory.department(dept).parentid
+        except OAError as exc:
+            logger.warning("department not readable; its ancestors are not matched to project groups",
+                           extra={"department": dept, "error": type(exc).__name__})
+            return None
+
+    try:
+        groups = digest_config().groups
+    except ConfigurationError as exc:
+        logger.error("digest config unreadable; approval has no project group", extra={"problem": exc.message})
+        return None
+    return group_of(department, groups, parent_of)
+
+
+def _waiting_on(approvers: list[str], st: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """(fields to set, fields to remove) on the approval while a stage (round) waits on `approvers`:
+    who the daily summary names (`current_approver`: the first, `owner_name`: all, "、"-joined) and,
+    when the stage has a timeout, `due_at` = now + that timeout."""
+    fields: dict[str, Any] = {"current_approver": approvers[0] if approvers else None,
+                              "owner_name": "、".join(_names(approvers)[u] for u in approvers)}
+    if not st.get("timeout"):
+        return fields, ("due_at",)
+    fields["due_at"] = (get_clock().now() + timedelta(seconds=_timeout_seconds(st))).isoformat()
+    return fields, ()
 
 
 def _stage_state(stage: rules.ResolvedStage) -> dict[str, Any]:
@@ -276,11 +322,12 @@ def next_stage(approval_id: str) -> StageStep:
         if not following:
             return StageStep(done=True, stage=current, round=1, timeout_seconds=MIN_TIMEOUT, next="continue")
         index, st = following[0]
+        owner, stale = _waiting_on(list(st["round_approvers"]), st)
         try:
             store.update(approval_id, {"current_stage": index, ("stages", str(index), "status"): "open",
                                        ("stages", str(index), "round"): 1,
-                                       ("stages", str(index), "opened_at"): get_clock().now().isoformat()},
-                         condition="current_stage = :c", values={":c": current})
+                                       ("stages", str(index), "opened_at"): get_clock().now().isoformat(), **owner},
+                         condition="current_stage = :c", values={":c": current}, remove=stale)
         except Conflict:
             continue  # a concurrent retry moved first; read again
         return _step({**st, "round": 1})
@@ -326,10 +373,11 @@ def _leaders(userids: list[str], applicant: str) -> list[str]:
 
 def _new_round(approval_id: str, st: dict[str, Any], approvers: list[str], counter: str) -> StageStep:
     key, round_ = str(st["index"]), int(st["round"])
+    owner, stale = _waiting_on(approvers, st)
     repo().update(approval_id, {("stages", key, "round"): round_ + 1, ("stages", key, "round_approvers"): approvers,
-                                ("stages", key, counter): int(st[counter]) + 1},
+                                ("stages", key, counter): int(st[counter]) + 1, **owner},
                   condition="#sg.#n.#r = :r AND #sg.#n.#st = :open", values={":r": round_, ":open": "open"},
-                  names={"#sg": "stages", "#n": key, "#r": "round", "#st": "status"})
+                  names={"#sg": "stages", "#n": key, "#r": "round", "#st": "status"}, remove=stale)
     logger.info("approval stage timed out: new round", extra={"approval_id": approval_id, "stage": st["index"],
                                                               "round": round_ + 1, "why": counter})
     return _step({**st, "round": round_ + 1})

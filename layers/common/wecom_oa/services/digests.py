@@ -293,13 +293,26 @@ def open_items(groups: Iterable[ProjectGroup]) -> Iterable[OpenItem]:
 
 
 def _open_item(kind: str, item: Mapping[str, Any], group: str) -> OpenItem:
+    """An open-index item as a summary line. Approvals (services.approvals) carry `group`,
+    `current_approver` / `owner_name` while a stage waits and `due_at` when the stage has a timeout."""
     owner = item.get("assignee") or item.get("owner") or item.get("current_approver")
+    title = item.get("title") or (_approval_title(item) if kind == "approval" else None) or item.get("type") or kind
     return OpenItem.model_validate({
         "kind": kind, "id": item.get("id") or item["pk"].split("#", 1)[1],
-        "title": item.get("title") or item.get("type") or kind, "group": group, "owner": owner,
+        "title": title, "group": group, "owner": owner,
         "owner_name": item.get("owner_name"), "due_at": item.get("next_due") or item.get("due_at"),
         "sla_ratio": item.get("sla_ratio"),
     })
+
+
+def _approval_title(item: Mapping[str, Any]) -> str:
+    """`<type name> · <applicant> · <reason>` (type names: templates/approval_notifications.yaml)."""
+    from wecom_oa.services.approvals import type_name
+
+    form = item.get("form") if isinstance(item.get("form"), Mapping) else {}
+    parts = [type_name(str(item["type"])) if item.get("type") else "", item.get("applicant_name") or "",
+             str(form.get("reason") or "")]
+    return " · ".join(p for p in parts if p)
 
 
 # -- production progress ------------------------------------------------------------------------
