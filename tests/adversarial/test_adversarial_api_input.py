@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 pytestmark = pytest.mark.slow
 
 # Field names the API's bodies use: dictionaries over these reach deeper validation than random keys.
-FIELDS = ("type", "applicant", "form", "amount", "reason", "invoice_no", "leave_type", "start", "end", "days",
+FIELDS = ("owner", "group", "due_at", "external_id", "type", "applicant", "form", "amount", "reason", "invoice_no", "leave_type", "start", "end", "days",
           "handover_to", "channel", "title", "reporter", "priority", "fields", "action", "by", "to", "comment",
           "version", "touser", "toparty", "totag", "content", "ack_deadline", "plans", "actuals", "reports",
           "userid", "date", "order_id", "actual_qty", "product", "total_qty", "period", "customer_visible")
@@ -39,7 +39,8 @@ def _routes(app) -> list[tuple[str, str]]:
 # ledger and the work earlier accepted examples still do in the background are not the request's.
 # (Cards are left out: an earlier approval's execution sends its stage cards whenever it gets there.)
 CREATES = {"/approvals": ("APPROVAL#",), "/tickets": ("TICKET#",), "/notices": ("NOTICE#",),
-           "/progress": ("ORDER#",), "/reports": ("REPORTS#",), "/budgets": ("BUDGET#", "BUDGETUSE#")}
+           "/progress": ("ORDER#",), "/reports": ("REPORTS#",), "/budgets": ("BUDGET#", "BUDGETUSE#"),
+           "/tasks": ("TASK#",)}
 
 
 def _items(app, path: str) -> set[tuple[str, str]]:
@@ -88,6 +89,8 @@ VALID = {
                                        "start": "2026-11-23T08:00:00+08:00", "end": "2026-11-23T18:00:00+08:00"}]},
     ("POST", "/reports"): {"reports": [{"userid": "lisi", "date": "2026-11-23"}]},
     ("PUT", "/budgets/9"): {"amount": 1000, "period": "2026-11"},
+    ("POST", "/tasks"): {"title": "整理盘点清单", "owner": "lisi", "group": "service-desk",
+                         "due_at": "2026-11-30T18:00:00+08:00", "external_id": "erp:fuzz-1"},
 }
 
 

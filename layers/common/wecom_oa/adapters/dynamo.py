@@ -9,6 +9,7 @@ Layout (one table, entity-prefixed keys):
 | ticket            | TICKET#{id}            | META                      | OPEN#TICKET#{team} / {next_due}#{id}      |
 | ticket history    | TICKET#{id}            | HIST#{ts}#{seq}           |                                           |
 | notice            | NOTICE#{id}            | META / RCPT#{userid}      | OPEN#NOTICE / {deadline}#{id}             |
+| task              | TASK#{id}              | META                      | OPEN#TASK#{group} / {due}#{id}            |
 | card task         | CARD#{task_id}         | META                      |                                           |
 | callback event    | EVENT#{idem key}       | META  (TTL)               |                                           |
 | WeCom token       | TOKEN#{corp}#{agent}   | META                      |                                           |
@@ -16,7 +17,8 @@ Layout (one table, entity-prefixed keys):
 | budget period     | BUDGET#{department}    | PERIOD#{period}           |                                           |
 | budget use        | BUDGETUSE#{approval}   | META                      |                                           |
 
-gsi2 is a lookup by external id (WeCom SpNo, invoice number, chat MsgId): gsi2pk = `{kind}#{value}`.
+gsi2 is a lookup by external id (WeCom SpNo, invoice number, chat MsgId, a task's external_id):
+gsi2pk = `{kind}#{value}`.
 Attribute `expires_at` (epoch seconds) is the TTL attribute. Closed items drop their gsi1 keys, so
 digests and sweepers read only open items.
 
@@ -78,6 +80,11 @@ class Keys:
     @staticmethod
     def notice_recipient(notice_id: str, userid: str) -> dict[str, str]:
         return {"pk": f"NOTICE#{notice_id}", "sk": f"RCPT#{userid}"}
+
+    @staticmethod
+    def task(task_id: str) -> dict[str, str]:
+        """A to-do (待办) of the tasks API; not to be confused with `card_task` (a WeCom card)."""
+        return {"pk": f"TASK#{task_id}", "sk": Keys.META}
 
     @staticmethod
     def card_task(task_id: str) -> dict[str, str]:

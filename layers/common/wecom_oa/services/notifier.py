@@ -15,7 +15,7 @@ from wecom_oa.clock import get_clock
 from wecom_oa.errors import AlreadyExists, OAError
 from wecom_oa.models.approvals_api import OutcomeTask, SendTask, StageCardsTask
 from wecom_oa.observability import logger
-from wecom_oa.services import approvals, cards, wiring
+from wecom_oa.services import approvals, cards, tasks, wiring
 from wecom_oa.settings import get_settings
 
 SEND_CODE = "@send"  # response_codes entry holding message/send's code (updates every recipient)
@@ -148,23 +148,38 @@ def _update(client: Any, code: str, userids: list[str], card: dict[str, Any], ta
 
 
 def send_handover(a: dict[str, Any]) -> int:
-    """待办 to the approved leave's handover colleagues (form.handover_to); returns how many were told."""
-    return _to_handover(a, "handover")
+    """待办 to the approved leave's handover colleagues (form.handover_to); returns how many were told.
+    Each also gets a task (services.tasks, once per approval and colleague, best effort) first, so a
+    failed send retried later finds the tasks there."""
+    to = _handover_colleagues(a)
+    if to:
+        tasks.create_handover_tasks(a, to, _applicant_name(a), approvals.type_name(a["type"]))
+    return _to_handover(a, "handover", to)
 
 
 def send_handover_cancelled(a: dict[str, Any]) -> int:
-    """The approval was revoked: the handover colleagues learn the 待办 is off."""
-    return _to_handover(a, "handover_cancelled")
+    """The approval was revoked: the handover colleagues learn the 待办 is off; their tasks are cancelled."""
+    to = _handover_colleagues(a)
+    if to:
+        tasks.cancel_handover_tasks(a, to)
+    return _to_handover(a, "handover_cancelled", to)
 
 
-def _to_handover(a: dict[str, Any], message: str) -> int:
+def _handover_colleagues(a: dict[str, Any]) -> list[str]:
+    handover = (a.get("form") or {}).get("handover_to") or []
+    return [u for u in (handover if isinstance(handover, list) else [handover]) if isinstance(u, str) and u]
+
+
+def _applicant_name(a: dict[str, Any]) -> str:
+    return a.get("applicant_name") or _name(a["applicant"])
+
+
+def _to_handover(a: dict[str, Any], message: str, to: list[str]) -> int:
     form = a.get("form") or {}
-    handover = form.get("handover_to") or []
-    to = [u for u in (handover if isinstance(handover, list) else [handover]) if isinstance(u, str) and u]
     if not to:
         return 0
     content = approvals.texts().text(
-        "messages", message, applicant_name=a.get("applicant_name") or _name(a["applicant"]),
+        "messages", message, applicant_name=_applicant_name(a),
         type_name=approvals.type_name(a["type"]), start=form.get("start", ""), end=form.get("end", ""),
         approval_id=a["id"])
     wiring.sender().send_text(content, touser=to, duplicate_check=True)
