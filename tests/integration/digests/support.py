@@ -25,3 +25,17 @@ def shanghai(text: str) -> datetime:
     from zoneinfo import ZoneInfo
 
     return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def manual_clock_at(text: str):
+    """Generator body of the digests/notices `clock` fixtures: a ManualClock at `text` (Shanghai)
+    installed before the stack and the sandbox are built (they read it then), with the test config."""
+    from wecom_oa.clock import ManualClock, set_clock
+    from wecom_oa.services import digests
+
+    manual = ManualClock(shanghai(text))
+    set_clock(manual)
+    use_test_config()
+    yield manual
+    digests.reset()
+    set_clock(None)
