@@ -134,3 +134,27 @@ def test_given_an_applicant_in_no_groups_departments_then_no_summary_lists_the_a
     assert BASE + member["id"] in summaries["客服与财务项目组"]
     assert all(outsider["id"] not in text for text in summaries.values())
     assert "group" not in app_table().get(Keys.approval(outsider["id"]))
+
+
+def test_given_a_native_wecom_leave_in_review_then_its_group_lists_it_until_it_is_decided(
+        shipped_groups, clock) -> None:
+    from tests.integration.approvals_native.helpers import apply_native, decide, deliver_submitted
+
+    app = shipped_groups
+    sp_no = apply_native("native_leave_zero_balance_applyevent.json")  # lisi (技术支持) in WeCom, lina approves
+    deliver_submitted(app, sp_no)
+    clock.set(shanghai("2025-10-10 18:00"))
+    app.stack.fire("daily-summary")
+
+    line = next(ln for ln in _summaries(app)["技术服务项目组"].splitlines() if BASE + f"wecom-{sp_no}" in ln)
+    assert "请假 · 李四" in line and "<@lina>" in line
+
+    decide(app, sp_no, "lina")
+    app.simulator.approval_change(sp_no, {**app.sandbox.approval(sp_no), "sp_status": 1}, statu_change_event=1,
+                                  create_time=1)  # a late in-review callback must not reopen it
+    app.stack.drain()
+    clock.advance(timedelta(days=1))  # Saturday 2025-10-11: a 调休 make-up workday
+    sent_before = len(app.messages())
+    app.stack.fire("daily-summary")
+
+    assert all(sp_no not in (m.get("content") or "") for m in app.messages()[sent_before:])

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import secrets
 import typing
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -44,8 +44,8 @@ from typing import Any, Literal
 import yaml
 
 from wecom_oa.adapters.dynamo import Keys, app_table
-from wecom_oa.adapters.dynamo_approvals import ApprovalRepository, DynamoSeenInvoices
-from wecom_oa.clock import get_clock
+from wecom_oa.adapters.dynamo_approvals import OPEN_KIND, ApprovalRepository, DynamoSeenInvoices
+from wecom_oa.clock import get_clock, utc_iso
 from wecom_oa.domain import rules
 from wecom_oa.domain.directory import leader
 from wecom_oa.domain.prechecks import ApprovalTemplates, builtin_prechecks, default_templates
@@ -658,9 +658,11 @@ def on_wecom_approval_change(event: Any) -> None:
     mapping = native_templates().get(info.template_id)
     if mapping is None:
         return
+    form: dict[str, Any] | None = None
     if info.statu_change_event == EVENT_SUBMITTED or event.approved:
         detail = wiring.wecom_client().oa_get_approval_detail(sp_no)
         form = native_form(detail.apply_data, mapping.get("fields") or {})
+    _track_native_open(sp_no, mapping["type"], applicant, info, form)
     if info.statu_change_event == EVENT_SUBMITTED:
         _native_prechecks(sp_no, mapping["type"], applicant, form, info)
     if event.approved:
@@ -684,6 +686,43 @@ def on_wecom_approval_change(event: Any) -> None:
         from wecom_oa.services import notifier
 
         notifier.send_handover_cancelled(item)
+
+
+def _track_native_open(sp_no: str, approval_type: str, applicant: str, info: Any,
+                       form: dict[str, Any] | None) -> None:
+    """Keep a native form of a configured template in the open index while it is in review, with
+    its project group and the approvers of the current node, so the group summaries list it like
+    our own approvals; a final status takes it out for good (a late in-review callback cannot put it
+    back: `closed_at`)."""
+    key = Keys.approval(f"wecom-{sp_no}")
+    if info.is_final:
+        app_table().update(key, set_fields={"closed_at": get_clock().now().isoformat()},
+                           remove_fields=("gsi1pk", "gsi1sk", "current_approver", "owner_name"))
+        return
+    directory = wiring.directory()
+    try:
+        user = directory.user(applicant)
+    except OAError:
+        return  # an applicant the app cannot see has no project group
+    group = project_group(user.department)
+    if group is None:
+        return
+    node = next((r for r in info.sp_record if r.sp_status == SP_IN_REVIEW), None)
+    waiting = [d.approver_user_id for d in (node.details if node else [])
+               if d.sp_status == SP_IN_REVIEW and d.approver_user_id]
+    names = _names(waiting)
+    applied = datetime.fromtimestamp(info.apply_time or 0, UTC) if info.apply_time else get_clock().now()
+    fields: dict[str, Any] = {"type": approval_type, "applicant_name": user.name, "group": group,
+                              "owner_name": "、".join(names[u] for u in waiting),
+                              **Keys.open_index(OPEN_KIND, None, utc_iso(applied), f"wecom-{sp_no}")}
+    if waiting:
+        fields["current_approver"] = waiting[0]
+    if form is not None:
+        fields["form"] = form
+    try:
+        app_table().update(key, set_fields=fields, condition="attribute_not_exists(closed_at)")
+    except Conflict:
+        logger.info("native approval already final; in-review change ignored", extra={"sp_no": sp_no})
 
 
 def _on_linked_change(approval_id: str, event: Any) -> None:
