@@ -150,3 +150,17 @@ def test_given_hourly_comp_time_when_submitted_via_wecom_then_an_hour_range_of_8
     stored = native_form(app.sandbox.approval(get(app, a["id"])["sp_no"])["apply_data"],
                          native_templates()["sandbox-tpl-leave"]["fields"])
     assert float(stored["days"]) == 1.5 and stored["leave_type"] == "comp_time"
+
+
+def test_given_a_two_node_wecom_expense_then_the_approval_records_whom_each_node_waits_on(app) -> None:
+    from wecom_oa.adapters.dynamo import Keys, app_table
+
+    a = _submit(app, "expense", "zhangsan", {"amount": 2000, "reason": "设备"})
+    sp_no = get(app, a["id"])["sp_no"]
+    deliver_submitted(app, sp_no)
+    first = app_table().get(Keys.approval(a["id"]))
+    decide(app, sp_no, "qianjin")  # node 1 done (或签): WeCom now waits on the general manager
+    second = app_table().get(Keys.approval(a["id"]))
+
+    assert (first["current_approver"], first["owner_name"]) == ("zhaomin", "赵敏、钱进")
+    assert (second["current_approver"], second["owner_name"]) == ("wangjianguo", "王建国")

@@ -707,22 +707,27 @@ def _track_native_open(sp_no: str, approval_type: str, applicant: str, info: Any
     group = project_group(user.department)
     if group is None:
         return
-    node = next((r for r in info.sp_record if r.sp_status == SP_IN_REVIEW), None)
-    waiting = [d.approver_user_id for d in (node.details if node else [])
-               if d.sp_status == SP_IN_REVIEW and d.approver_user_id]
-    names = _names(waiting)
     applied = datetime.fromtimestamp(info.apply_time or 0, UTC) if info.apply_time else get_clock().now()
     fields: dict[str, Any] = {"type": approval_type, "applicant_name": user.name, "group": group,
-                              "owner_name": "、".join(names[u] for u in waiting),
+                              **_waiting_on(info),
                               **Keys.open_index(OPEN_KIND, None, utc_iso(applied), f"wecom-{sp_no}")}
-    if waiting:
-        fields["current_approver"] = waiting[0]
     if form is not None:
         fields["form"] = form
     try:
         app_table().update(key, set_fields=fields, condition="attribute_not_exists(closed_at)")
     except Conflict:
         logger.info("native approval already final; in-review change ignored", extra={"sp_no": sp_no})
+
+
+def _waiting_on(info: Any) -> dict[str, str]:
+    """`current_approver` and `owner_name` of a WeCom form's current node (approvers yet to act)."""
+    node = next((r for r in info.sp_record if r.sp_status == SP_IN_REVIEW), None)
+    waiting = [d.approver_user_id for d in (node.details if node else [])
+               if d.sp_status == SP_IN_REVIEW and d.approver_user_id]
+    if not waiting:
+        return {}
+    names = _names(waiting)
+    return {"current_approver": waiting[0], "owner_name": "、".join(names[u] for u in waiting)}
 
 
 def _on_linked_change(approval_id: str, event: Any) -> None:
@@ -736,6 +741,12 @@ def _on_linked_change(approval_id: str, event: Any) -> None:
     if info.sp_status in (SP_WITHDRAWN, SP_DELETED):
         _withdraw_linked(approval_id, info)
         return
+    if info.sp_status == SP_IN_REVIEW and (waiting := _waiting_on(info)):
+        # WeCom runs the stages of a form we submitted: the summaries show whom it waits on now
+        try:
+            repo().update(approval_id, waiting, condition="#s = :p", values={":p": "pending"}, names={"#s": "status"})
+        except Conflict:
+            return  # already final: a late in-review callback changes nothing
     if info.sp_status == SP_REVOKED:
         _revoke_linked(approval_id, info)
         return
