@@ -709,7 +709,7 @@ def _track_native_open(sp_no: str, approval_type: str, applicant: str, info: Any
         return
     applied = datetime.fromtimestamp(info.apply_time or 0, UTC) if info.apply_time else get_clock().now()
     fields: dict[str, Any] = {"type": approval_type, "applicant_name": user.name, "group": group,
-                              **_waiting_on(info),
+                              **_wecom_node_owner(info),
                               **Keys.open_index(OPEN_KIND, None, utc_iso(applied), f"wecom-{sp_no}")}
     if form is not None:
         fields["form"] = form
@@ -719,7 +719,7 @@ def _track_native_open(sp_no: str, approval_type: str, applicant: str, info: Any
         logger.info("native approval already final; in-review change ignored", extra={"sp_no": sp_no})
 
 
-def _waiting_on(info: Any) -> dict[str, str]:
+def _wecom_node_owner(info: Any) -> dict[str, str]:
     """`current_approver` and `owner_name` of a WeCom form's current node (approvers yet to act)."""
     node = next((r for r in info.sp_record if r.sp_status == SP_IN_REVIEW), None)
     waiting = [d.approver_user_id for d in (node.details if node else [])
@@ -741,7 +741,7 @@ def _on_linked_change(approval_id: str, event: Any) -> None:
     if info.sp_status in (SP_WITHDRAWN, SP_DELETED):
         _withdraw_linked(approval_id, info)
         return
-    if info.sp_status == SP_IN_REVIEW and (waiting := _waiting_on(info)):
+    if info.sp_status == SP_IN_REVIEW and (waiting := _wecom_node_owner(info)):
         # WeCom runs the stages of a form we submitted: the summaries show whom it waits on now
         try:
             repo().update(approval_id, waiting, condition="#s = :p", values={":p": "pending"}, names={"#s": "status"})
