@@ -50,8 +50,8 @@ def test_given_a_daily_report_journal_on_one_of_the_workdays_when_the_reminder_r
     from wecom_oa.adapters.dynamo_digests import ReportStore
 
     store = ReportStore(app_table())
-    assert store.latest_on_or_before("lisi", date(2025, 10, 14)) == date(2025, 10, 13)
-    assert store.latest_on_or_before("zhangsan", date(2025, 10, 14)) == date(2025, 10, 9)
+    assert store.dates_on_or_before("lisi", date(2025, 10, 14), limit=1) == [date(2025, 10, 13)]
+    assert store.dates_on_or_before("zhangsan", date(2025, 10, 14), limit=1) == [date(2025, 10, 9)]
 
 
 def test_given_no_report_of_any_kind_for_three_workdays_when_the_reminder_runs_then_both_are_reminded(

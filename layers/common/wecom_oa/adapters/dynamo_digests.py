@@ -132,9 +132,6 @@ class ReportStore:
         self.table.put({**_report_key(report.userid, report.date), "entity": "daily_report",
                         **report.model_dump(mode="json"), "received_at": received_at.astimezone(UTC).isoformat()})
 
-    def latest_on_or_before(self, userid: str, day: date) -> date | None:
-        return next(iter(self.dates_on_or_before(userid, day, limit=1)), None)
-
     def dates_on_or_before(self, userid: str, day: date, *, limit: int) -> list[date]:
         """The user's latest `limit` report dates up to `day`, newest first."""
         pk = f"REPORTS#{userid}"

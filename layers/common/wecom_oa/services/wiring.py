@@ -170,8 +170,3 @@ def reset() -> None:
         _cache.clear()
         _transport = None
 
-
-def invalidate_directory() -> None:
-    """Drop this container's directory cache (after a contact change event)."""
-    with _lock:
-        _cache.pop("directory", None)
