@@ -35,6 +35,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
+from local.clock import is_stepped
 from wecom_oa.clock import get_clock
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -44,6 +45,8 @@ _installed = False
 _lock = threading.Lock()
 _dynamodb_lock = threading.RLock()
 _current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_function", default=None)
+_in_flight = 0  # handlers running now (the stepped clock's quietness check reads it)
+_in_flight_lock = threading.Lock()
 
 # Executions are allowed to run (clock permitting); a test may flip this to fail any Lambda call.
 ACCOUNT_ID = "123456789012"
@@ -83,6 +86,21 @@ def current_function() -> str | None:
     return _current_function.get()
 
 
+def in_flight() -> int:
+    """How many handlers are running now."""
+    with _in_flight_lock:
+        return _in_flight
+
+
+def _count_in_flight(delta: int) -> None:
+    global _in_flight
+    with _in_flight_lock:
+        _in_flight += delta
+    clock = get_clock()
+    if is_stepped(clock):
+        clock.bump()
+
+
 def invoke_local(function_name: str, event: Any, region: str = "us-east-1") -> tuple[Any, bool]:
     """Run a registered handler: (result, is_error). Shared by the moto patch and the local runner."""
     name = function_name.rsplit(":", 1)[-1]
@@ -90,6 +108,7 @@ def invoke_local(function_name: str, event: Any, region: str = "us-east-1") -> t
     if handler is None:
         return {"errorType": "ResourceNotFoundException", "errorMessage": f"Function not found: {name}"}, True
     token = _current_function.set(name)
+    _count_in_flight(+1)
     try:
         return handler(event, LocalLambdaContext(name, region)), False
     except Exception as exc:  # noqa: BLE001 - mirrors Lambda: any exception is a function error
@@ -99,6 +118,7 @@ def invoke_local(function_name: str, event: Any, region: str = "us-east-1") -> t
             "stackTrace": traceback.format_exception(exc)[-3:],
         }, True
     finally:
+        _count_in_flight(-1)
         _current_function.reset(token)
 
 
@@ -113,6 +133,10 @@ def _patched_invoke(self: Any, function_name: str, qualifier: Any, body: Any, he
 
 
 def _patched_wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+    clock = get_clock()
+    if is_stepped(clock):
+        clock.block(wait_seconds, alive=env.is_running)
+        return
     deadline = time.monotonic() + _real(wait_seconds)
     while env.is_running():
         remaining = deadline - time.monotonic()
@@ -159,7 +183,11 @@ class _ScaledTime:
 
     @staticmethod
     def sleep(seconds: float) -> None:
-        time.sleep(_real(seconds))
+        clock = get_clock()
+        if is_stepped(clock):
+            clock.block(seconds)
+        else:
+            time.sleep(_real(seconds))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
@@ -185,6 +213,26 @@ def install() -> None:
             return original_wait(self, timeout=None if timeout is None else _real(timeout))
 
         callback.CallbackEndpoint.wait = scaled_callback_wait
+
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+            state_task_service_callback as service_callback,
+        )
+
+        task_cls = service_callback.StateTaskServiceCallback
+        original_token_wait = task_cls._eval_wait_for_task_token
+
+        def stepped_token_wait(self: Any, env: Any, timeout_seconds: int, callback_endpoint: Any,
+                               heartbeat_endpoint: Any) -> Any:
+            clock = get_clock()
+            if not is_stepped(clock) or heartbeat_endpoint is not None:
+                return original_token_wait(self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint)
+            notified = callback_endpoint._notify_event
+            clock.block(timeout_seconds, alive=lambda: env.is_running() and not notified.is_set())
+            outcome = callback_endpoint.get_outcome()
+            return outcome if outcome is not None else callback.CallbackOutcomeTimedOut(
+                callback_id=callback_endpoint.callback_id)
+
+        task_cls._eval_wait_for_task_token = stepped_token_wait
 
         from moto.dynamodb.responses import DynamoHandler
 

@@ -12,7 +12,11 @@
   POST /_sandbox/journals ({userid, date?, template_name?}: a member submits a 汇报, default 日报),
   POST /_sandbox/chat ({userid, text}: a member writes to the app, e.g. "报修 …" opens a ticket).
 - Schedules fire on the virtual clock (LOCAL_CLOCK_START, LOCAL_TIME_SCALE) from the template's
-  ScheduleV2 events; queues are polled into their worker functions.
+  ScheduleV2 events; queues are polled into their worker functions. With LOCAL_CLOCK=stepped time
+  stands still until POST /_sandbox/clock ({advance: "2h"} or {to: ISO}) walks it forward, firing
+  schedules and timers in order (`local.driver`).
+- What people see: GET /_sandbox/inbox/{userid} and GET /_sandbox/robots/{name} (`?format=text`
+  for a readable Chinese transcript).
 
 Prints one line containing `ready` when it serves.
 """
@@ -22,8 +26,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
-import threading
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -48,22 +50,45 @@ def _prepare_environment(port: int, moto_port: int) -> None:
 
 
 def _sandbox_robot_keys() -> None:
-    """The sandbox company's robots become the product's robot keys (deployed: the secret's robot_keys)."""
+    """The sandbox company's robots become the product's robot keys (deployed: the secret's robot_keys).
+
+    Settings are cached on first read, so the cache is dropped once the keys are in the environment
+    (reading them first and setting them after left every robot post RobotWebhookInvalid)."""
     from local.sandbox.directory import load_sandbox_directory
-    from wecom_oa.settings import get_settings
+    from wecom_oa.services import wiring
+    from wecom_oa.settings import get_settings, reset_settings
 
     if "WECOM_ROBOT_KEYS" not in os.environ:
         company = load_sandbox_directory(get_settings().sandbox_directory)
         os.environ["WECOM_ROBOT_KEYS"] = json.dumps({r.name: r.key for r in company.extras.robots})
+        reset_settings()
+        wiring.reset()
+
+
+def _install_clock() -> Any:
+    """LOCAL_CLOCK=stepped: a clock that moves only through POST /_sandbox/clock (None otherwise)."""
+    from datetime import UTC, datetime
+
+    from local.clock import SteppedClock
+    from wecom_oa.clock import set_clock
+    from wecom_oa.settings import get_settings
+
+    s = get_settings()
+    if s.local_clock != "stepped":
+        return None
+    clock = SteppedClock(s.local_clock_start or datetime.now(UTC).replace(microsecond=0))
+    set_clock(clock)
+    return clock
 
 
 class LocalApp:
     """WSGI app: sandbox routes, then the template's API routes."""
 
-    def __init__(self, stack: Any, sandbox: Any, simulator: Any) -> None:
+    def __init__(self, stack: Any, sandbox: Any, simulator: Any, driver: Any = None) -> None:
         self.stack = stack
         self.sandbox = sandbox
         self.simulator = simulator
+        self.driver = driver  # ClockDriver when the clock is stepped
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         from werkzeug.wrappers import Request, Response
@@ -98,6 +123,10 @@ class LocalApp:
 
         if sub == "/messages" and method == "GET":
             return ok(self.sandbox.messages())
+        if sub == "/clock":
+            return self.clock_route(method, request, ok)
+        if (sub.startswith("/inbox/") or sub.startswith("/robots/")) and method == "GET":
+            return self.inbox_route(sub, request, ok)
         if sub == "/click" and method == "POST":
             body = _json_object(request)
             missing = [k for k in ("userid", "task_id", "key") if not body.get(k)]
@@ -130,6 +159,52 @@ class LocalApp:
             except OAError as exc:  # missing userid, bad date, unknown member
                 return ok({"error": {"code": exc.code, "message": exc.message}}, exc.status)
         return ok({"error": {"code": "not_found", "message": f"no sandbox route {method} {sub}"}}, 404)
+
+    def clock_route(self, method: str, request: Any, ok: Any) -> tuple[int, dict[str, str], str]:
+        from datetime import datetime
+
+        from local.driver import parse_duration
+        from wecom_oa.clock import get_clock
+
+        mode = "stepped" if self.driver is not None else "running"
+        if method == "GET":
+            return ok({"now": get_clock().now().isoformat(), "mode": mode})
+        if method != "POST":
+            return ok({"error": {"code": "method_not_allowed", "message": "GET or POST /_sandbox/clock"}}, 405)
+        if self.driver is None:
+            return ok({"error": {"code": "clock_not_stepped", "message": "the clock runs on its own: start the "
+                                 "stack with LOCAL_CLOCK=stepped to move it with POST /_sandbox/clock"}}, 409)
+        body = _json_object(request)
+        try:
+            if "to" in body:
+                target = datetime.fromisoformat(str(body["to"]))
+                if target.tzinfo is None:
+                    raise ValueError(f"to {body['to']!r} needs a UTC offset, e.g. 2026-11-23T18:00:00+08:00")
+                if target < get_clock().now():
+                    raise ValueError(f"to {body['to']!r} is in the past: the clock only moves forward")
+                return ok(self.driver.advance_to(target))
+            return ok(self.driver.advance(parse_duration(body.get("advance", 0))))
+        except ValueError as exc:
+            return ok({"error": {"code": "invalid_input", "message": str(exc)}}, 400)
+
+    def inbox_route(self, sub: str, request: Any, ok: Any) -> tuple[int, dict[str, str], str]:
+        from local.sandbox import inbox
+
+        kind, _, name = sub.strip("/").partition("/")
+        messages = self.sandbox.messages()
+        if kind == "inbox":
+            if not self.sandbox.has_member(name):
+                return ok({"error": {"code": "not_found", "message": f"no member {name!r} in the sandbox company"}},
+                          404)
+            entries, title = inbox.inbox(messages, name), f"{self.sandbox.member_name(name)}（{name}）的企业微信"
+        else:
+            if not self.sandbox.has_robot(name):
+                return ok({"error": {"code": "not_found", "message": f"no robot {name!r} in the sandbox company"}},
+                          404)
+            entries, title = inbox.robot(messages, name), f"群机器人 {name}"
+        if request.args.get("format") == "text":
+            return 200, {"content-type": "text/plain; charset=utf-8"}, inbox.transcript(title, entries)
+        return ok(entries)
 
     def approval_route(self, rest: str, request: Any, ok: Any) -> tuple[int, dict[str, str], str]:
         from wecom_oa.errors import OAError
@@ -243,34 +318,6 @@ class CallbackSimulator:
         return {**self.post_event(xml), "response_code": response_code}
 
 
-class ScheduleRunner(threading.Thread):
-    """Fires the template's schedules when the virtual clock passes their next fire time."""
-
-    def __init__(self, stack: Any) -> None:
-        super().__init__(daemon=True, name="schedules")
-        self.stack = stack
-
-    def run(self) -> None:
-        from wecom_oa.clock import get_clock
-        from wecom_oa.domain.schedules import next_fire_time
-
-        clock = get_clock()
-        due = {name: next_fire_time(s.expression, s.timezone, clock.now()) for name, s in self.stack.schedules.items()}
-        while True:
-            now = clock.now()
-            for name, at in list(due.items()):
-                if at is not None and at <= now:
-                    try:
-                        result = self.stack.fire(name)
-                        print(f"schedule {name} fired at {at.isoformat()}: {json.dumps(result, default=str)[:160]}",
-                              flush=True)
-                    except Exception as exc:  # noqa: BLE001 - a failed run is logged; the next one still fires
-                        print(f"schedule {name} failed at {at.isoformat()}: {exc}", file=sys.stderr, flush=True)
-                    due[name] = next_fire_time(self.stack.schedules[name].expression,
-                                               self.stack.schedules[name].timezone, now)
-            time.sleep(0.2)
-
-
 def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
     moto_port = _free_port()
@@ -289,12 +336,19 @@ def main() -> None:
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto.start()
 
+    from local.driver import ClockDriver, ScheduleRunner
+
+    clock = _install_clock()
     stack = LocalStack().deploy()
     _sandbox_robot_keys()
     sandbox = build_sandbox()
     stack.start_pollers()
-    ScheduleRunner(stack).start()
-    app = LocalApp(stack, sandbox, CallbackSimulator(stack, sandbox))
+    driver = None
+    if clock is not None:
+        driver = ClockDriver(stack, clock)
+    else:
+        ScheduleRunner(stack).start()
+    app = LocalApp(stack, sandbox, CallbackSimulator(stack, sandbox), driver)
     server = make_server("127.0.0.1", port, app, threaded=True)
     from wecom_oa.clock import get_clock
 

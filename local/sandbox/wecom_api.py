@@ -224,6 +224,16 @@ class WeComSandbox:
         with self._lock:
             return copy.deepcopy(self._messages)
 
+    def has_member(self, userid: str) -> bool:
+        return userid.lower() in self._users
+
+    def member_name(self, userid: str) -> str:
+        user = self._users.get(userid.lower())
+        return user.name if user else userid
+
+    def has_robot(self, name: str) -> bool:
+        return any(r.name == name for r in self._extras.robots)
+
     def card_by_task_id(self, task_id: str) -> dict[str, Any]:
         """The template card sent with `task_id`: the send record plus `card_type` (of the card as
         sent: a callback's CardType), `card` (current content, after any whole-card update),

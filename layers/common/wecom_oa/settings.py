@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -72,6 +73,8 @@ class Settings(BaseModel):
 
     local_clock_start: datetime | None = Field(None, alias="LOCAL_CLOCK_START")
     local_time_scale: float = Field(1.0, alias="LOCAL_TIME_SCALE", gt=0, le=1)
+    # "stepped": local time stands still until POST /_sandbox/clock moves it (acceptance tests, demos).
+    local_clock: Literal["running", "stepped"] = Field("running", alias="LOCAL_CLOCK")
     sandbox_directory: Path | None = Field(None, alias="SANDBOX_DIRECTORY")
 
     @field_validator("local_clock_start")
