@@ -114,10 +114,11 @@ def _scenario(n_open: int, n_closed: int) -> dict[str, Any]:
             _load(client, name, [_closed_ticket(i, teams[i % len(teams)]) for i in range(n_closed)])
             load_s = time.perf_counter() - t0
             from wecom_oa.adapters.dynamo import app_table
+            from wecom_oa.clock import get_clock
 
             counter = ReadCounter(app_table().client)
             t0 = time.perf_counter()
-            items = list(digests.open_items(groups))
+            items = list(digests.open_items(groups, get_clock().now()))
             read_s = time.perf_counter() - t0
             result = {"open": n_open, "closed": n_closed, "found": sum(i.kind == "ticket" for i in items),
                       "queries": counter.calls["Query"], "read": counter.scanned["Query"],

@@ -121,3 +121,13 @@ def set_clock(clock: Clock | None) -> None:
 def utc_iso(when: datetime) -> str:
     """ISO-8601 UTC with a `Z`, the only timestamp form Step Functions Wait states accept here."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def company_stamp(when: datetime) -> str:
+    """`YYYYMMDD` of `when` in the company's timezone (OA_TIMEZONE), so ids carry the date people
+    see: a ticket opened at 07:00 in Shanghai is dated that day, not the previous UTC day."""
+    from zoneinfo import ZoneInfo
+
+    from wecom_oa.settings import get_settings
+
+    return when.astimezone(ZoneInfo(get_settings().default_timezone)).strftime("%Y%m%d")

@@ -39,8 +39,12 @@ def test_given_open_items_when_summarised_then_sections_count_everything_of_the_
     s = summary(top_n=2)
     counts = {sec.key: sec.count for sec in s.sections}
     # risks: T-1 (1.25), T-4 (past due), K-2 (past due), A-2 (.95), T-2 (.9); K-1 (.7) and A-1 (.5) are not near
-    assert counts == {"risks": 5, "overdue_tickets": 2, "approvals": 2, "tasks": 3}
+    assert counts == {"risks": 5, "overdue_tickets": 2, "open_tickets": 4, "approvals": 2, "tasks": 3}
     assert s.day == date(2026, 11, 23) and not s.is_empty
+    # 未完成工单 counts all four open tickets but lists only the one no risk section showed
+    open_tickets = s.section("open_tickets")
+    assert [line.id for line in open_tickets.items] == ["T-3"] and open_tickets.shown_above == 3
+    assert open_tickets.more == 0
 
 
 def test_given_top_n_when_summarised_then_highest_risk_first_with_links_and_more_count() -> None:

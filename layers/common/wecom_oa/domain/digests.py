@@ -30,8 +30,8 @@ ROBOT_MARKDOWN_LIMIT = 4096
 APP_MARKDOWN_LIMIT = 2048
 
 ItemKind = Literal["task", "ticket", "approval"]
-SectionKey = Literal["tasks", "overdue_tickets", "approvals", "risks"]
-SECTION_ORDER: tuple[SectionKey, ...] = ("risks", "overdue_tickets", "approvals", "tasks")
+SectionKey = Literal["tasks", "overdue_tickets", "open_tickets", "approvals", "risks"]
+SECTION_ORDER: tuple[SectionKey, ...] = ("risks", "overdue_tickets", "open_tickets", "approvals", "tasks")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,10 +120,11 @@ class Section(BaseModel):
     key: SectionKey
     count: int
     items: list[SummaryLine]
+    shown_above: int = 0  # counted here but already listed in an earlier section (not repeated)
 
     @property
     def more(self) -> int:
-        return self.count - len(self.items)
+        return self.count - self.shown_above - len(self.items)
 
 
 class DailySummary(BaseModel):
@@ -192,13 +193,20 @@ def build_daily_summary(
     members: dict[SectionKey, list[OpenItem]] = {
         "risks": [i for i in mine if is_overdue(i, now) or risk_of(i, now) >= risk_threshold],
         "overdue_tickets": [i for i in mine if i.kind == "ticket" and is_overdue(i, now)],
+        "open_tickets": [i for i in mine if i.kind == "ticket"],
         "approvals": [i for i in mine if i.kind == "approval"],
         "tasks": [i for i in mine if i.kind == "task"],
     }
+    # 未完成工单 counts every open ticket but lists only those the risk sections above did not.
+    risky = {(i.kind, i.id) for i in members["risks"]} | {(i.kind, i.id) for i in members["overdue_tickets"]}
+    calm = [i for i in members["open_tickets"] if (i.kind, i.id) not in risky]
     sections = [
         Section(key=key, count=len(members[key]), items=[_line(i, now, base_url, links) for i in members[key][:top_n]])
-        for key in SECTION_ORDER
+        for key in SECTION_ORDER if key != "open_tickets"
     ]
+    sections.insert(SECTION_ORDER.index("open_tickets"), Section(
+        key="open_tickets", count=len(members["open_tickets"]), shown_above=len(members["open_tickets"]) - len(calm),
+        items=[_line(i, now, base_url, links) for i in calm[:top_n]]))
     list_path = links.get("list")
     return DailySummary(
         group=group,
@@ -274,7 +282,7 @@ def render_markdown(
     if summary.is_empty:
         lines.append(templates.fill(f"{t}.empty"))
     for section in summary.sections:
-        if section.count == 0:
+        if section.count == 0 or section.count == section.shown_above:
             continue
         lines.append(templates.fill(f"{t}.section", title=templates.text(f"{t}.titles.{section.key}"), count=section.count))
         for index, line in enumerate(section.items, start=1):

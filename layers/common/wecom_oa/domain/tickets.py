@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from wecom_oa.clock import company_stamp
 from wecom_oa.errors import ConfigurationError, Forbidden, IllegalTransition, InvalidInput
 
 MAX_FIELDS_PER_TEMPLATE = 30
@@ -818,7 +819,7 @@ class ActionPayload(BaseModel):
 
 def new_ticket_id(now: datetime) -> str:
     """Sortable, short and unguessable enough to print on a card: `T20250301-8F3A2C`."""
-    return f"T{now:%Y%m%d}-{secrets.token_hex(3).upper()}"
+    return f"T{company_stamp(now)}-{secrets.token_hex(3).upper()}"
 
 
 def open_ticket(catalog: TicketCatalog, request: NewTicket, *, ticket_id: str, now: datetime) -> Outcome:

@@ -45,7 +45,7 @@ import yaml
 
 from wecom_oa.adapters.dynamo import Keys, app_table
 from wecom_oa.adapters.dynamo_approvals import OPEN_KIND, ApprovalRepository, DynamoSeenInvoices
-from wecom_oa.clock import get_clock, utc_iso
+from wecom_oa.clock import company_stamp, get_clock, utc_iso
 from wecom_oa.domain import rules
 from wecom_oa.domain.directory import leader
 from wecom_oa.domain.prechecks import ApprovalTemplates, builtin_prechecks, default_templates
@@ -159,7 +159,7 @@ def http_get(request: ApiRequest) -> tuple[int, Any]:
 
 
 def new_id() -> str:
-    return f"AP{get_clock().now().strftime('%Y%m%d')}-{secrets.token_hex(4)}"
+    return f"AP{company_stamp(get_clock().now())}-{secrets.token_hex(4)}"
 
 
 def submit(req: CreateApproval, channel: Channel = "app") -> ApprovalCreated:

@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from wecom_oa.adapters.dynamo import app_table
 from wecom_oa.adapters.dynamo_tasks import TaskRepository
-from wecom_oa.clock import get_clock
+from wecom_oa.clock import company_stamp, get_clock
 from wecom_oa.domain.prechecks import ApprovalTemplates
 from wecom_oa.domain.schedules import group_of
 from wecom_oa.errors import AlreadyExists, IllegalTransition, InvalidInput, NotFound, OAError
@@ -71,7 +71,7 @@ def task_id_for(external_id: str) -> str:
 
 
 def new_task_id(now: datetime) -> str:
-    return f"TK{now:%Y%m%d}-{secrets.token_hex(4)}"
+    return f"TK{company_stamp(now)}-{secrets.token_hex(4)}"
 
 
 def parse_create(body: Mapping[str, Any]) -> CreateTaskRequest:

@@ -404,6 +404,29 @@ def view(ticket_id: str, *, with_history: bool = True) -> dict[str, Any]:
     return out
 
 
+def sla_snapshot(item: dict[str, Any], now: datetime) -> tuple[datetime | None, float | None]:
+    """(deadline, ratio) of an open ticket's SLA clocks at `now`, for summaries and lists.
+
+    A breached clock makes the ticket overdue from its own deadline (the earliest breached one), not
+    from the timer's next wake-up; otherwise the deadline is the nearest one still running. The ratio
+    is the largest share of its target any running clock has used (≥ 1: breached)."""
+    from wecom_oa.domain.sla import SlaState, evaluate
+    from wecom_oa.domain.tickets import Ticket
+
+    if "sla" not in item:
+        return None, None
+    ticket = Ticket.model_validate(item)
+    policy = policies().select(ticket.type, ticket.priority.value)
+    evaluation = evaluate(policy, SlaState.model_validate(item["sla"]), calendars().for_team(ticket.team), now,
+                          calendars=calendars())
+    running = [c for c in evaluation.clocks.values() if c.stopped_at is None]
+    breached = [c.deadline for c in running if c.breached and c.deadline is not None]
+    pending = [c.deadline for c in running if not c.breached and c.deadline is not None]
+    ratios = [c.elapsed / c.target for c in running if c.target.total_seconds() > 0]
+    deadline = min(breached) if breached else min(pending, default=None)
+    return deadline, max(ratios, default=None)
+
+
 def on_chat_message(event: Any) -> str | None:
     """Chat intake (the events worker's `text` route): a message starting with a type's chat
     keyword (ticket_types.yaml `chat.keywords`) opens a ticket of that type for the sender, who is
