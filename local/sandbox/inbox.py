@@ -40,6 +40,9 @@ def card_text(card: dict[str, Any]) -> str:
     for sel in selects:
         options = " / ".join(o.get("text", "") for o in sel.get("option_list") or [])
         lines.append(f"{sel.get('title', '')}: ({options})")
+    if card.get("replace_text"):  # an updated interactive card: buttons greyed out, this text instead
+        lines.append(f"[{card['replace_text']}]")
+        return "\n".join(lines)
     buttons = [b.get("text", "") for b in card.get("button_list") or []]
     if card.get("submit_button"):
         buttons.append(card["submit_button"].get("text", ""))
@@ -57,9 +60,10 @@ def _entry(message: dict[str, Any], card: dict[str, Any] | None, state: str | No
             text += f"\n（已处理：{state}）"
     else:
         text = message.get("content") or ""
-    keys = [b.get("key") for b in (card or {}).get("button_list") or [] if b.get("key")]
+    done = bool(state or (card or {}).get("replace_text"))
+    keys = [] if done else [b.get("key") for b in (card or {}).get("button_list") or [] if b.get("key")]
     return {"seq": message["seq"], "at": message["at"], "local_time": _local(message["at"]), "source": source,
-            "msgtype": message.get("msgtype"), "task_id": message.get("task_id"), "keys": keys if not state else [],
+            "msgtype": message.get("msgtype"), "task_id": message.get("task_id"), "keys": keys,
             "text": text}
 
 

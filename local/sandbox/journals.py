@@ -115,9 +115,10 @@ class JournalStore:
         if user is None or user.status != 1:
             raise NotFound(f"no active member {userid!r} in the sandbox directory")
         try:
-            receivers = [leader(self._directory, user.userid, 1)]
+            boss = leader(self._directory, user.userid, 1)
         except NotFound:
-            receivers = []
+            boss = None
+        receivers = [boss] if boss else []  # the top of the company reports to nobody
         when = report_time or self._clock.now()
         journal = _Journal(
             uuid=secrets.token_urlsafe(48), template_id=template_id or template_id_for(template_name),

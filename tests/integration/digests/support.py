@@ -39,3 +39,12 @@ def manual_clock_at(text: str):
     yield manual
     digests.reset()
     set_clock(None)
+
+
+def start_report_tracking(app, clock, when: str = "2025-09-01 09:30") -> None:
+    """The deployment's first missing-reports run (tracking starts for everyone that day; nobody
+    is behind yet), so later runs can find streaks."""
+    clock.set(shanghai(when))
+    result = app.stack.fire("missing-reports-daily")
+    assert result["status"] == "done", result
+    assert not [m for m in app.messages() if "未提交日报" in (m.get("content") or "")], "day one reminds nobody"

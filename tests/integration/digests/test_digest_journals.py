@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.integration.digests.support import shanghai
+from tests.integration.digests.support import shanghai, start_report_tracking
 
 LIST = "oa/journal/get_record_list"
 SUBJECTS = ("zhangsan", "lisi")
@@ -23,12 +23,19 @@ def _everyone_else_reported(app, clock) -> None:
     """Everyone but the subjects posted a report for 10-14; zhangsan's last POSTed one is 10-09."""
     from wecom_oa.services import wiring
 
+    start_report_tracking(app, clock)
     clock.set(shanghai("2025-10-14 20:00"))
     everyone = wiring.directory().department_members(1)
     reports = [{"userid": u, "date": "2025-10-14"} for u in everyone if u not in SUBJECTS]
     reports.append({"userid": "zhangsan", "date": "2025-10-09"})
     status, body = app.http("POST", "/reports", {"reports": reports})
     assert status == 201, body
+
+
+def _run_calls(app) -> list[dict]:
+    """Journal list calls of the 10-15 run (the tracking run of 09-01 made its own)."""
+    after = int(shanghai("2025-10-01 00:00").timestamp())
+    return [c for c in app.sandbox.calls() if c["path"] == LIST and c["body"]["endtime"] > after]
 
 
 def _fire(app, clock) -> dict:
@@ -61,7 +68,7 @@ def test_given_no_report_of_any_kind_for_three_workdays_when_the_reminder_runs_t
     _fire(local_app, clock)
 
     assert sorted(_reminded(local_app)) == sorted(SUBJECTS)
-    windows = [c["body"] for c in local_app.sandbox.calls() if c["path"] == LIST]
+    windows = [c["body"] for c in _run_calls(local_app)]
     # only the journals that can decide the streaks: from the oldest of the three workdays on
     assert windows and windows[0]["starttime"] == int(shanghai("2025-10-11 00:00").timestamp())
     assert windows[-1]["endtime"] == int(shanghai("2025-10-15 09:30").timestamp())
@@ -95,7 +102,7 @@ def test_given_more_than_a_page_of_journals_when_imported_then_every_page_is_rea
     _fire(local_app, clock)
 
     assert _reminded(local_app) == ["zhangsan"]
-    cursors = [c["body"]["cursor"] for c in local_app.sandbox.calls() if c["path"] == LIST]
+    cursors = [c["body"]["cursor"] for c in _run_calls(local_app)]
     assert cursors == [0, 100]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.digests.support import shanghai
+from tests.integration.digests.support import shanghai, start_report_tracking
 
 
 def _texts(app, needle: str) -> list[dict]:
@@ -49,6 +49,7 @@ def test_given_an_actual_for_an_unknown_order_when_posted_then_400_names_the_fie
 def test_given_missing_daily_reports_when_the_reminder_runs_then_streaks_count_only_workdays(local_app, clock):
     from wecom_oa.services import wiring
 
+    start_report_tracking(local_app, clock)
     clock.set(shanghai("2025-10-14 20:00"))
     everyone = wiring.directory().department_members(1)
     reports = [{"userid": u, "date": "2025-10-14"} for u in everyone if u not in ("zhangsan", "lisi")]

@@ -59,9 +59,16 @@ def run_balance(templates, balances, leave_type, days, **params):
 
 
 def test_given_balance_short_when_checking_then_alternatives_list_their_balances(templates):
-    [finding] = run_balance(templates, {"annual": 1, "comp_time": 2.5, "sick": 0}, "annual", "3")
-    assert finding.message == "年假余额不足：剩余 1 天，本次申请 3 天。"
+    [finding] = run_balance(templates, {"annual": 1, "comp_time": 2.5, "sick": 0}, "annual", "2")
+    assert finding.message == "年假余额不足：剩余 1 天，本次申请 2 天。"
     assert finding.suggestion == "建议改用：调休（剩余 2.5 天） / 事假。"
+
+
+def test_given_other_balances_too_small_or_sick_when_checking_then_only_types_that_cover_it_are_offered(templates):
+    # 2.5 days of 调休 cannot cover 3 days; 病假 is no substitute for annual leave whatever its balance
+    [finding] = run_balance(templates, {"annual": 1, "comp_time": 2.5, "sick": 10}, "annual", "3")
+    assert finding.suggestion == "建议改用：事假。"
+    assert [a["leave_type"] for a in finding.data["alternatives"]] == ["personal"]
 
 
 def test_given_no_other_balance_when_checking_then_the_no_alternative_text_is_used(templates):

@@ -108,6 +108,16 @@ class Keys:
         return {"pk": f"BUDGET#{department_id}", "sk": f"PERIOD#{period}"}
 
     @staticmethod
+    def leave_booking(userid: str, start: str, approval_id: str) -> dict[str, str]:
+        """An approved leave of our own channel, in the applicant's ledger (sorted by first day)."""
+        return {"pk": f"LEAVE#{userid}", "sk": f"{start}#{approval_id}"}
+
+    @staticmethod
+    def report_tracking(userid: str) -> dict[str, str]:
+        """When missing-report tracking started for a member, and the streak last told about."""
+        return {"pk": "REPORTTRACK", "sk": userid}
+
+    @staticmethod
     def budget_use(approval_id: str) -> dict[str, str]:
         return {"pk": f"BUDGETUSE#{approval_id}", "sk": Keys.META}
 

@@ -275,8 +275,10 @@ def normalise_invoice_no(invoice_no: str) -> str:
 class LeaveBalanceCheck:
     """Flags/rejects leave longer than the balance of its type, suggesting the other types left.
 
-    params: `unlimited_types` (default [personal]): types offered as alternatives without a balance.
-    Types the provider does not return are not limited and are never checked.
+    params: `unlimited_types` (default [personal]): types offered as alternatives without a balance;
+    `never_suggest` (default [sick]): types that are no substitute for another (病假 needs an illness).
+    Only types whose balance covers the whole request are suggested. Types the provider does not
+    return are not limited and are never checked.
     """
 
     name = "leave_balance"
@@ -293,7 +295,8 @@ class LeaveBalanceCheck:
         balance = balances[leave_type]
         if balance >= days:
             return []
-        alternatives = _alternatives(leave_type, balances, config.params.get("unlimited_types", ["personal"]))
+        alternatives = _alternatives(leave_type, balances, config.params.get("unlimited_types", ["personal"]),
+                                     days=days, never=config.params.get("never_suggest", ["sick"]))
         name = templates.leave_type_name(leave_type)
         message = templates.text("flags", "leave_balance_insufficient", leave_type_name=name, balance=balance, days=days)
         return [
@@ -316,10 +319,13 @@ class LeaveBalanceCheck:
 
 
 def _alternatives(
-    leave_type: str, balances: Mapping[str, Decimal], unlimited: Iterable[str]
+    leave_type: str, balances: Mapping[str, Decimal], unlimited: Iterable[str], *, days: Decimal,
+    never: Iterable[str] = (),
 ) -> list[tuple[str, Decimal | None]]:
-    found: list[tuple[str, Decimal | None]] = [(t, b) for t, b in balances.items() if t != leave_type and b > 0]
-    found += [(t, None) for t in unlimited if t != leave_type and t not in balances]
+    """Other types that cover all `days`: with a balance that large, or unlimited."""
+    skip = {leave_type, *never}
+    found: list[tuple[str, Decimal | None]] = [(t, b) for t, b in balances.items() if t not in skip and b >= days]
+    found += [(t, None) for t in unlimited if t not in skip and t not in balances]
     return found
 
 

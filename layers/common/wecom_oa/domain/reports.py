@@ -27,7 +27,13 @@ class ReportPolicy(BaseModel):
     consecutive_workdays: int = Field(default=3, ge=1, le=30)
     lookback_days: int = Field(default=60, ge=7, le=366)  # bounds the streak search
     include_today: bool = False
-    notify_leader: bool = True
+    notify_leader: bool = True  # the leader hears once per streak, when it reaches the threshold
+    # After the first reminder at the threshold, the member is reminded again every this many
+    # missing workdays of the same streak (not every day).
+    remind_every_workdays: int = Field(default=3, ge=1, le=30)
+    # Optional HR follow-up (绩效面谈): these userids hear once per streak when it reaches hr_after_workdays.
+    hr_recipients: tuple[str, ...] = ()
+    hr_after_workdays: int = Field(default=5, ge=1, le=60)
     # WeCom 汇报 journals that count as a daily report: template name or template id (管理后台 → 汇报 →
     # the template's settings). Both empty: journals are not imported (POST /reports only).
     journal_templates: tuple[str, ...] = ("日报",)
@@ -98,14 +104,18 @@ def find_missing(
     policy: ReportPolicy | None = None,
     *,
     active_since: Mapping[str, date] | None = None,
+    excused: Mapping[str, Iterable[date]] | None = None,
 ) -> list[MissingReport]:
     """Users whose latest `consecutive_workdays` workdays all lack a report, sorted by userid.
 
-    `active_since` (e.g. join date) stops the streak: days before it are not held against the user.
+    `active_since` (when tracking started for the user: first run, or first seen in the directory)
+    stops the streak: days before it are not held against the user. `excused` days (approved leave)
+    neither count as missing nor break the streak.
     """
     policy = policy or ReportPolicy()
     workdays = workdays_back(calendar, today, include_today=policy.include_today, lookback_days=policy.lookback_days)
     since = active_since or {}
+    off = {u: set(days) for u, days in (excused or {}).items()}
     out = []
     for userid in sorted(set(users)):
         reported = set(report_dates.get(userid, ()))
@@ -113,6 +123,8 @@ def find_missing(
         for day in workdays:
             if day in reported or (userid in since and day < since[userid]):
                 break
+            if day in off.get(userid, ()):
+                continue
             streak.append(day)
         if len(streak) >= policy.consecutive_workdays:
             out.append(MissingReport(userid=userid, streak=len(streak), dates=sorted(streak)))

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import secrets
 import typing
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -103,15 +104,20 @@ class WeComLeaveBalances:
     Quotas are seconds: a day-based type counts 86 400 s per day, an hourly one (often 调休) the
     `perday_duration` of oa/vacation/getcorpconf (e.g. 8 h), so balances come out in working days."""
 
-    def __init__(self, client: Any, templates: ApprovalTemplates) -> None:
-        self._client, self._templates = client, templates
+    def __init__(self, client: Any, templates: ApprovalTemplates,
+                 booked: Callable[[str], Mapping[str, Decimal]] | None = None) -> None:
+        self._client, self._templates, self._booked = client, templates, booked
 
     def balances(self, userid: str) -> dict[str, Decimal]:
         by_name = {self._templates.leave_type_name(t): t for t in typing.get_args(rules.LeaveType)}
         quotas = [q for q in self._client.oa_get_user_vacation_quota(userid) if q.vacationname in by_name]
         per_day = self._seconds_per_day() if quotas else {}
-        return {by_name[q.vacationname]: Decimal(q.leftduration) / per_day.get(q.id, SECONDS_PER_DAY)
-                for q in quotas}
+        left = {by_name[q.vacationname]: Decimal(q.leftduration) / per_day.get(q.id, SECONDS_PER_DAY) for q in quotas}
+        # Leave approved here (not in WeCom) is not in WeCom's quota yet: the ledger has it.
+        for leave_type, days in (self._booked(userid) if self._booked else {}).items():
+            if leave_type in left:
+                left[leave_type] = max(Decimal(0), left[leave_type] - days)
+        return left
 
     def _seconds_per_day(self) -> dict[int, Decimal]:
         try:
@@ -123,7 +129,10 @@ class WeComLeaveBalances:
 
 
 def context() -> rules.EvaluationContext:
-    checks = builtin_prechecks(balances=WeComLeaveBalances(wiring.wecom_client(), default_templates()),
+    from wecom_oa.services import leaves
+
+    checks = builtin_prechecks(balances=WeComLeaveBalances(wiring.wecom_client(), default_templates(),
+                                                           booked=leaves.booked_days),
                                invoices=DynamoSeenInvoices(repo()), budgets=budgets.LazyBudgets())
     return rules.EvaluationContext(directory=wiring.directory(), prechecks=checks)
 
@@ -404,6 +413,10 @@ def finalize(approval_id: str) -> Finalized:
         raise Conflict(f"approval {approval_id} is {a['status']}; it cannot be finalized")
     if a["status"] == "approved":
         budgets.consume_approved(a)
+        if a.get("channel", "default") != "wecom":  # WeCom moves its own quota for forms decided there
+            from wecom_oa.services import leaves
+
+            leaves.book_approved(a)
     detail = {k: a.get(k) for k in ("id", "type", "applicant", "status", "form", "ruleset_version",
                                     "matched_rows", "decided_by", "decided_at")}
     detail_type = "approval.approved" if a["status"] == "approved" else "approval.rejected"

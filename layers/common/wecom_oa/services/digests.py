@@ -23,7 +23,7 @@ import importlib
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -54,6 +54,7 @@ from wecom_oa.domain.progress import (
 )
 from wecom_oa.domain.reports import (
     DailyReport,
+    LeaderNote,
     ReportPolicy,
     find_missing,
     journal_window_start,
@@ -450,23 +451,63 @@ def _latest_workday_report(store: ReportStore, userid: str, last_counted: Any, c
 
 
 def _missing_reports(ctx: RunContext) -> None:
+    """Remind members whose daily reports are missing, without flooding anyone:
+    - tracking starts per member on the first run that sees them (a fresh deployment or a new
+      joiner is not behind on day one); approved leave and non-workdays do not count;
+    - a member is reminded when a streak reaches the threshold, then every `remind_every_workdays`
+      further missing workdays of that streak;
+    - the leader (and `hr_recipients` at `hr_after_workdays`) hears once per streak.
+    What was told is recorded per member (REPORTTRACK), after the delivery succeeded."""
+    from wecom_oa.services import leaves
+
     policy, directory = digest_config().reports, wiring.directory()
     import_journals(ctx.spec, ctx.now, ctx.calendar, policy)
     today = local_date(ctx.spec, ctx.now)
     last_counted = today if policy.include_today else today - timedelta(days=1)
     users = [u for u in directory.department_members(ROOT_DEPARTMENT) if directory.user(u).status == 1]
-    store = ReportStore(app_table())
+    table, store = app_table(), ReportStore(app_table())
+    tracking = {item["sk"]: item for item in table.query(Keys.report_tracking("")["pk"])}
+    for userid in users:
+        if userid not in tracking:
+            tracking[userid] = {**Keys.report_tracking(userid), "since": today.isoformat()}
+            table.put(tracking[userid])
+    since = {u: date.fromisoformat(tracking[u]["since"]) for u in users}
     report_dates = {u: _latest_workday_report(store, u, last_counted, ctx.calendar) for u in users}
-    missing = find_missing(users, report_dates, ctx.calendar, today, policy)
-    filled, notes = with_leaders(missing, directory)
+    first = last_counted - timedelta(days=policy.lookback_days)
+    excused = {u: leaves.days_on_leave(u, first, last_counted) for u in users if since[u] <= last_counted}
+    missing = find_missing(users, report_dates, ctx.calendar, today, policy, active_since=since, excused=excused)
+    filled, _ = with_leaders(missing, directory)
+    told: dict[str, dict[str, Any]] = {}
     for item in filled:
-        ctx.deliver(f"remind:{item.userid}", Target(kind="app", ref=item.userid),
-                    [render_reminder(item, templates())], "text")
+        t, start = tracking[item.userid], item.dates[0].isoformat()
+        due = t.get("reminded_start") != start or \
+            item.streak - int(t.get("reminded_streak", 0)) >= policy.remind_every_workdays
+        if due and ctx.deliver(f"remind:{item.userid}", Target(kind="app", ref=item.userid),
+                               [render_reminder(item, templates())], "text"):
+            told.setdefault(item.userid, {}).update(reminded_start=start, reminded_streak=item.streak)
+    new_streaks = [i for i in filled if tracking[i.userid].get("noted_start") != i.dates[0].isoformat()]
     if policy.notify_leader:
+        _, notes = with_leaders(new_streaks, directory)
         for note in notes:
             names = {m.userid: directory.user(m.userid).name for m in note.members}
-            ctx.deliver(f"leader:{note.leader}", Target(kind="app", ref=note.leader),
-                        [render_leader_note(note, templates(), names)], "text")
+            if ctx.deliver(f"leader:{note.leader}", Target(kind="app", ref=note.leader),
+                           [render_leader_note(note, templates(), names)], "text"):
+                for m in note.members:
+                    told.setdefault(m.userid, {})["noted_start"] = m.dates[0].isoformat()
+    for item in new_streaks:  # members without a leader: nobody to tell, the streak is noted all the same
+        if item.leader is None:
+            told.setdefault(item.userid, {})["noted_start"] = item.dates[0].isoformat()
+    hr_due = [i for i in filled if i.streak >= policy.hr_after_workdays
+              and tracking[i.userid].get("hr_start") != i.dates[0].isoformat()]
+    if policy.hr_recipients and hr_due:
+        names = {m.userid: directory.user(m.userid).name for m in hr_due}
+        note = LeaderNote(leader=policy.hr_recipients[0], members=hr_due)
+        if ctx.deliver("hr", Target(kind="app", ref="|".join(policy.hr_recipients)),
+                       [render_leader_note(note, templates(), names)], "text"):
+            for m in hr_due:
+                told.setdefault(m.userid, {})["hr_start"] = m.dates[0].isoformat()
+    for userid, fields in told.items():
+        table.update(Keys.report_tracking(userid), set_fields=fields, must_exist=False)
 
 
 _BUILDERS = {
