@@ -139,7 +139,10 @@ class LocalApp:
         if sub.startswith("/schedules/") and sub.endswith("/fire") and method == "POST":
             name = sub[len("/schedules/"):-len("/fire")]
             try:
-                return ok({"schedule": self.stack.schedule(name).name, "result": self.stack.fire(name)})
+                result = self.stack.fire(name, manual=True)
+                if self.driver is not None:
+                    self.driver.settle()
+                return ok({"schedule": self.stack.schedule(name).name, "result": result})
             except KeyError:
                 return ok({"error": {"code": "not_found", "message": f"no schedule {name!r}"}}, 404)
         if sub.startswith("/approvals/") and method == "POST":

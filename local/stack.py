@@ -497,10 +497,11 @@ class LocalStack:
                 return s
         raise KeyError(name)
 
-    def fire(self, name: str) -> Any:
-        """Run a schedule now, exactly as EventBridge Scheduler would invoke its target."""
+    def fire(self, name: str, *, manual: bool = False) -> Any:
+        """Run a schedule now, exactly as EventBridge Scheduler would invoke its target (`manual`:
+        as an operator's test invoke, which runs now's period under its own key)."""
         s = self.schedule(name)
-        return self.invoke(s.function, dict(s.input))
+        return self.invoke(s.function, {**s.input, "manual": True} if manual else dict(s.input))
 
     def stop(self) -> None:
         self._stop.set()

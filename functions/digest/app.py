@@ -13,6 +13,6 @@ from wecom_oa.services.digests import DigestEvent, run
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
-    schedule = DigestEvent.model_validate(event).schedule
-    logger.append_keys(schedule=schedule)
-    return run(schedule)
+    parsed = DigestEvent.model_validate(event)
+    logger.append_keys(schedule=parsed.schedule)
+    return run(parsed.schedule, manual=parsed.manual)

@@ -54,7 +54,7 @@ def test_given_a_notice_when_recipients_acknowledge_then_rates_are_exact_overall
 
 def test_given_an_unknown_recipient_when_posting_a_notice_then_400_names_it(local_app):
     status, body = local_app.http("POST", "/notices", {"title": "t", "content": "c", "touser": ["ghost"],
-                                                       "ack_deadline": "2025-10-10T09:00:00+08:00"})
+                                                       "sender": "wangjianguo", "ack_deadline": "2025-10-10T09:00:00+08:00"})
 
     assert status == 400 and "touser[0]=ghost" in body["error"]["message"]
 
@@ -108,7 +108,7 @@ def big_company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
 
 def test_given_6000_recipients_when_a_notice_is_posted_then_six_message_send_calls_are_made(big_company, local_app):
     status, created = local_app.http("POST", "/notices", {
-        "title": "安全生产通知", "content": "请确认。", "toparty": [1], "ack_deadline": "2025-10-10T09:00:00+08:00"})
+        "title": "安全生产通知", "content": "请确认。", "toparty": [1], "sender": "u00000", "ack_deadline": "2025-10-10T09:00:00+08:00"})
 
     assert status == 201 and created["recipients"] == big_company
     sends = [c for c in local_app.sandbox.calls() if c["path"] == "message/send"]

@@ -181,7 +181,18 @@ class TicketRepository:
     def history(self, ticket_id: str) -> list[HistoryEntry]:
         pk = Keys.ticket(ticket_id)["pk"]
         entries = [HistoryEntry.model_validate(i) for i in self.table.query(pk, sk_prefix=_HIST)]
-        return sorted(entries, key=lambda e: e.seq)
+        return sorted(entries, key=lambda e: (e.seq, e.at))
+
+    def append_timer_entry(self, ticket_id: str, *, kind: str, clock: str, level: int | None,
+                           notified: list[str], at: datetime) -> None:
+        """Record what the escalation timer did (warning, breach, escalation and whom it told) in the
+        ticket's history, after the entry of the version it acted on; status and stage unchanged."""
+        ticket = self.get(ticket_id)
+        entry = HistoryEntry(ticket_id=ticket_id, seq=ticket.version, at=at, by="system", action="sla",
+                             from_status=ticket.status, status=ticket.status, stage=ticket.stage, team=ticket.team,
+                             assignee=ticket.assignee,
+                             changes={"sla": kind, "clock": clock, "level": level, "notified": list(notified)})
+        self.table.put(_history_item(entry))
 
     def list_open(
         self, team: str, statuses: Iterable[Status | str] | None = None, *, limit: int | None = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,9 @@ class NoticePolicy(BaseModel):
     nudge_after_minutes: int = Field(default=120, ge=1)
     escalate_after_minutes: int = Field(default=240, ge=1)
     batch_size: int = Field(default=WECOM_MAX_TOUSER, ge=1, le=WECOM_MAX_TOUSER)
+    # A notice without ack_deadline is due at this local time, this many workdays after it is sent.
+    default_deadline_workdays: int = Field(default=1, ge=0, le=30)
+    default_deadline_time: time = time(18, 0)
 
     @model_validator(mode="after")
     def _order(self) -> NoticePolicy:
@@ -59,11 +62,11 @@ class Notice(BaseModel):
     id: str | None = None
     title: str = Field(min_length=1, max_length=128)
     content: str = Field(min_length=1, max_length=4000)
-    sender: str | None = None
+    sender: str = Field(min_length=1, max_length=64)  # the member who publishes it; gets the final report
     touser: list[str] = Field(default_factory=list)
     toparty: list[int] = Field(default_factory=list)
     totag: list[str | int] = Field(default_factory=list)
-    ack_deadline: datetime
+    ack_deadline: datetime  # optional in POST /notices: `default_ack_deadline` fills it
     created_at: datetime | None = None
     nudge_after_minutes: int | None = Field(default=None, ge=1)
     escalate_after_minutes: int | None = Field(default=None, ge=1)
@@ -101,6 +104,22 @@ class Notice(BaseModel):
 class Recipients(BaseModel):
     userids: list[str]
     inactive: list[str] = Field(default_factory=list)  # named or expanded, but disabled / exited
+
+
+def default_ack_deadline(now: datetime, calendar: Any, policy: NoticePolicy, timezone: str) -> datetime:
+    """`default_deadline_time` on the `default_deadline_workdays`-th workday after today (local):
+    a notice sent on Friday without a deadline is due on Monday 18:00, not on Saturday."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(timezone)
+    day = now.astimezone(tz).date()
+    left = policy.default_deadline_workdays
+    while left > 0:
+        day += timedelta(days=1)
+        if calendar.is_workday(day):
+            left -= 1
+    due = datetime.combine(day, policy.default_deadline_time, tzinfo=tz)
+    return due if due > now else due + timedelta(days=1)
 
 
 def expand_recipients(notice: Notice, directory: Directory, *, active_only: bool = True) -> Recipients:

@@ -221,6 +221,8 @@ class Team(_Frozen):
     key: Key
     label: str = Field(min_length=1, max_length=64)
     dispatchers: tuple[UserId, ...] = Field(min_length=1)
+    # Who gets a new ticket when its reporter is the team's only dispatcher (e.g. the team's leader).
+    backup: tuple[UserId, ...] = ()
 
 
 class ChatIntake(_Frozen):
@@ -739,7 +741,7 @@ class HistoryEntry(_Frozen):
     seq: int = Field(ge=1)
     at: datetime
     by: str
-    action: Action | Literal["create"]
+    action: Action | Literal["create", "sla"]  # "sla": the escalation timer warned, breached or escalated
     from_status: Status | None = None
     status: Status
     stage: str
@@ -846,8 +848,15 @@ def open_ticket(catalog: TicketCatalog, request: NewTicket, *, ticket_id: str, n
     )
     entry = _entry(ticket, "create", request.reporter, now, None, changes={"route_rule": decision.rule})
     effects: list[Notify | SlaChange] = [SlaChange(op="start", clock="response"), SlaChange(op="start", clock="resolution")]
+    handlers = _handlers(catalog, ticket)
+    if not [h for h in handlers if h != request.reporter]:
+        # Logged by the team's only dispatcher: the team's backup gets it; without one, the
+        # dispatcher's own card still comes, so the ticket reaches someone who can accept it.
+        backup = catalog.team_map[ticket.team].backup if not ticket.assignee else ()
+        handlers = [b for b in backup if b != request.reporter] or handlers
     notes = [
-        _notify(catalog, ticket, "card", _handlers(catalog, ticket), "ticket.assigned", request.reporter),
+        _notify(catalog, ticket, "card", handlers, "ticket.assigned",
+                request.reporter if handlers != [request.reporter] else ""),
         _notify(catalog, ticket, "text", ticket.cc, "ticket.cc", request.reporter),
     ]
     effects += [n for n in notes if n is not None]

@@ -96,6 +96,9 @@ class DigestEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     schedule: str = Field(min_length=1, max_length=64)
+    # An operator's "run it now" (the sandbox's fire route, a console test invoke): runs the period
+    # of now under its own key, so the real scheduled run of the day still sends.
+    manual: bool = False
 
 
 # -- configuration (lazy, overridable by tests and the local runner) ------------------------------
@@ -149,9 +152,12 @@ def robot_keys() -> Mapping[str, str]:
 # -- entry point --------------------------------------------------------------------------------
 
 
-def run(schedule: str, now: datetime | None = None) -> dict[str, Any]:
+def run(schedule: str, now: datetime | None = None, *, manual: bool = False) -> dict[str, Any]:
     """Run one schedule at `now` (default: the clock). Raises InvalidInput for an unknown schedule,
-    DigestDeliveryFailed when a delivery failed (after recording it)."""
+    DigestDeliveryFailed when a delivery failed (after recording it).
+
+    `manual`: an operator's run now: it covers now's period (not the last scheduled fire's, which on
+    a Monday morning is Sunday's) under a key of its own, and says why when it sends nothing."""
     now = now or get_clock().now()
     spec = digest_config().schedule(schedule)
     if spec.digest in RECONCILERS:
@@ -160,12 +166,14 @@ def run(schedule: str, now: datetime | None = None) -> dict[str, Any]:
     calendar = calendars().get(spec.calendar)
     if not should_fire(spec, calendar, now):
         logger.info("schedule skipped (disabled or not a workday)", extra={"schedule": schedule})
-        return {"schedule": schedule, "status": "skipped"}
+        reason = (f"schedule {schedule!r} is disabled" if not spec.enabled else
+                  f"{local_date(spec, now).isoformat()} is not a workday of calendar {spec.calendar!r}")
+        return {"schedule": schedule, "status": "skipped", "reason": reason}
     if spec.digest == DigestKind.NOTICE_FOLLOWUP:
         from wecom_oa.services.notices import run_followup
 
         return {"schedule": schedule, "status": "done", **run_followup(now)}
-    key = period_key(spec, now)
+    key = f"{spec.name}:manual:{now.astimezone(spec.tz):%Y-%m-%dT%H:%M:%S}" if manual else period_key(spec, now)
     runs = RunStore(app_table())
     claimed = runs.claim(key, now)
     if claimed is None:
@@ -182,7 +190,10 @@ def run(schedule: str, now: datetime | None = None) -> dict[str, Any]:
         raise DigestDeliveryFailed(f"schedule {schedule!r}: {len(ctx.failures)} deliveries failed",
                                    details={"period": key, "failed": ctx.failures})
     runs.finish(key, "done", deliveries=ctx.delivered)
-    return {"schedule": schedule, "status": "done", "period": key, "deliveries": ctx.delivered}
+    result = {"schedule": schedule, "status": "done", "period": key, "deliveries": ctx.delivered}
+    if ctx.delivered == 0:
+        result["reason"] = "nothing to send: no content for this period, or already sent"
+    return result
 
 
 @dataclass

@@ -69,6 +69,11 @@ def _policy() -> NoticePolicy:
 def parse_notice(body: Mapping[str, Any], *, notice_id: str, now: datetime) -> Notice:
     """The POST /notices body as a `Notice`; InvalidInput names each bad field."""
     data = {_ALIASES.get(k, k): v for k, v in body.items() if k not in ("id", "created_at")}
+    if data.get("ack_deadline") in (None, ""):
+        from wecom_oa.domain.notices import default_ack_deadline
+        from wecom_oa.services.tickets import calendars
+
+        data["ack_deadline"] = default_ack_deadline(now, calendars().get(), _policy(), get_settings().default_timezone)
     try:
         return Notice.model_validate({**data, "id": notice_id, "created_at": now})
     except ValidationError as exc:
@@ -81,6 +86,7 @@ def parse_notice(body: Mapping[str, Any], *, notice_id: str, now: datetime) -> N
 def create_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
     notice = parse_notice(request.json(), notice_id=secrets.token_hex(8), now=get_clock().now())
     directory = wiring.directory()
+    _require_member(directory, notice.sender, "sender")
     expanded = expand_recipients(notice, directory)
     if not expanded.userids:
         raise InvalidInput("the notice has no active recipients", details={"inactive": expanded.inactive})
@@ -89,6 +95,17 @@ def create_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
     sent = send_ack_cards(notice, expanded.userids, _policy().batch_size)
     return 201, {"id": notice.id, "recipients": len(expanded.userids), "inactive": expanded.inactive,
                  "messages": sent}
+
+
+def _require_member(directory: Any, userid: str, field: str) -> None:
+    try:
+        user = directory.user(userid)
+    except NotFound:
+        raise InvalidInput(f"{field}: {userid!r} is not a member of the directory",
+                           details=[{"field": field, "problem": "unknown userid", "value": userid}]) from None
+    if user.status != 1:
+        raise InvalidInput(f"{field}: {userid!r} is not an active member",
+                           details=[{"field": field, "problem": "inactive member", "value": userid}])
 
 
 def send_ack_cards(notice: Notice, userids: Sequence[str], batch_size: int) -> int:
@@ -179,8 +196,14 @@ def run_followup(now: datetime | None = None) -> dict[str, int]:
     repo = repository()
     policy = _policy()
     directory = wiring.directory()
-    counts = {"open": 0, "nudge": 0, "escalate": 0, "final_report": 0, "failed": 0}
+    counts = {"open": 0, "nudge": 0, "escalate": 0, "final_report": 0, "failed": 0, "held": 0}
+    from wecom_oa.services import quiet
+
+    held = quiet.held_until(now)  # nobody is nudged or told at night: the first sweep after it sends
     for meta in list(repo.open_notices()):
+        if held is not None:
+            counts["held"] += 1
+            continue
         counts["open"] += 1
         notice = Notice.model_validate(meta["notice"])
         state = FollowupState.model_validate(meta.get("followup") or {})
@@ -214,9 +237,6 @@ def _perform(notice: Notice, action: FollowupAction) -> bool:
                 names = {u: _display_name(u) for u in members}
                 client.send_text(render_leader_note(notice, members, templates, names), touser=[boss])
         elif action.stage == "final_report" and action.stats is not None:
-            if not notice.sender:
-                logger.warning("notice has no sender: final report not sent", extra={"notice_id": notice.id})
-                return True
             names = {u: _display_name(u) for u in action.stats.pending[:20]}
             lines = render_final_report(notice, action.stats, templates, names=names)
             for part in split_markdown(lines, APP_MARKDOWN_LIMIT):

@@ -112,9 +112,35 @@ def act(ticket_id: str, body: dict[str, Any]) -> dict[str, Any]:
     action = outcome.entry.action if isinstance(outcome.entry.action, str) else outcome.entry.action.value
     _update_sla(ticket_id, action, now)
     _carry_out(outcome.effects)
+    _tell_customer(outcome)
     if action in TIMER_ACTIONS:
         _arm(ticket_id)
     return view(ticket_id)
+
+
+def _tell_customer(outcome: Any) -> None:
+    """A customer-visible ticket tells its reporter of every status change (template
+    `customer.status_changed`), unless the action's own message already went to them."""
+    ticket, entry = outcome.ticket, outcome.entry
+    if not ticket.customer_visible or entry.from_status == entry.status or entry.by == ticket.reporter:
+        return
+    if any(ticket.reporter in getattr(e, "to", ()) for e in outcome.effects):
+        return
+    context = {"ticket_id": ticket.id, "title": ticket.title,
+               "status_label": catalog().status_labels.get(ticket.status, ticket.status.value),
+               "by": _display_name(entry.by)}
+    try:
+        wiring.sender().send_text(_render("customer.status_changed", context), touser=[ticket.reporter])
+    except Exception:  # noqa: BLE001 - the change is committed; the message is best effort (logged)
+        logger.exception("customer status message failed", extra={"ticket_id": ticket.id})
+
+
+_PEOPLE_FIELDS = ("by", "assignee")
+
+
+def _named(context: dict[str, Any]) -> dict[str, Any]:
+    """The context with userids (by, assignee) replaced by the names people read."""
+    return {**context, **{k: _display_name(context[k]) for k in _PEOPLE_FIELDS if context.get(k)}}
 
 
 def _modify_sla(ticket_id: str, change: Any) -> None:
@@ -159,7 +185,7 @@ def _carry_out(effects: Any) -> None:
             if effect.channel == "card" and effect.context.get("status") == "new":
                 _send_ticket_card(effect)
             else:
-                client.send_text(_render(effect.template, effect.context), touser=list(effect.to))
+                client.send_text(_render(effect.template, _named(effect.context)), touser=list(effect.to))
         except Exception:  # noqa: BLE001 - the ticket change is committed; the message is best effort
             logger.exception("ticket notification failed", extra={"template": effect.template})
 
@@ -256,10 +282,21 @@ def check(ticket_id: str, generation: int) -> dict[str, Any]:
     state = SlaState.model_validate(item["sla"])
     now = get_clock().now()
     evaluation = evaluate(policy, state, calendars().for_team(ticket.team), now, calendars=calendars())
-    if evaluation.due:
+    from wecom_oa.services import quiet
+
+    # In quiet hours, what can wait waits (it stays due: the timer wakes when they end and sends it;
+    # a warning whose deadline passed meanwhile is dropped): warnings of non-critical tickets, and
+    # breach/escalation notes of business-time clocks. Wall-time countdowns (a complaint's 24 h)
+    # exist to run through the night, so their breach and escalations still go out.
+    held = quiet.held_until(now, ticket.priority.value) if evaluation.due else None
+    waiting = [a for a in evaluation.due if held is not None and _can_wait(a, evaluation)]
+    due = [a for a in evaluation.due if a not in waiting]
+    next_wakeup = evaluation.next_wakeup if not waiting else min(
+        t for t in (evaluation.next_wakeup, held) if t is not None)
+    if due:
         try:
             app_table().update(Keys.ticket(ticket_id), set_fields={
-                "sla": state.record(evaluation.due).model_dump(mode="json"), "sla_rev": item["sla_rev"] + 1},
+                "sla": state.record(due).model_dump(mode="json"), "sla_rev": item["sla_rev"] + 1},
                 condition="sla_rev = :r AND timer_generation = :g",
                 condition_values={":r": item["sla_rev"], ":g": int(generation)})
         except Conflict:
@@ -267,17 +304,22 @@ def check(ticket_id: str, generation: int) -> dict[str, Any]:
             return {"done": False, "next_wakeup": utc_iso(now)}
         sent: list[str] = []
         try:
-            for action in evaluation.due:
+            for action in due:
                 _notify_due(ticket, action, evaluation)
                 sent.append(action.key)
         except Exception:
             # Give back only what was not sent, so the ASL retry sends those and nothing twice.
-            _release(ticket_id, [a.key for a in evaluation.due if a.key not in sent])
+            _release(ticket_id, [a.key for a in due if a.key not in sent])
             raise
-    if evaluation.next_wakeup is None:
+    if next_wakeup is None:
         return {"done": True, "next_wakeup": None}
-    _repo().set_next_deadline(ticket_id, evaluation.next_wakeup)
-    return {"done": False, "next_wakeup": utc_iso(_whole_second_after(evaluation.next_wakeup))}
+    _repo().set_next_deadline(ticket_id, next_wakeup)
+    return {"done": False, "next_wakeup": utc_iso(_whole_second_after(next_wakeup))}
+
+
+def _can_wait(action: Any, evaluation: Any) -> bool:
+    clock = evaluation.clocks.get(action.clock)
+    return action.kind == "warning" or (clock is not None and clock.time == "business")
 
 
 def _whole_second_after(when: datetime) -> datetime:
@@ -298,10 +340,13 @@ def _notify_due(ticket: Any, action: Any, evaluation: Any) -> None:
         logger.warning("SLA action has nobody to notify", extra={"ticket_id": ticket.id, "action": action.key})
         return
     context = {"ticket_id": ticket.id, "title": ticket.title, "level": action.level,
-               "assignee": ticket.assignee or texts()["unassigned"], "clock_label": clock.label if clock else action.clock,
+               "assignee": _display_name(ticket.assignee) if ticket.assignee else texts()["unassigned"],
+               "clock_label": clock.label if clock else action.clock,
                "percent": int(round((action.threshold or 0) * 100)),
                "explanation": clock.explanation if clock else ""}
     wiring.sender().send_text(_render(f"sla.{action.kind}", context), touser=people)
+    _repo().append_timer_entry(ticket.id, kind=action.kind, clock=action.clock, level=action.level,
+                               notified=people, at=get_clock().now())
     if action.kind == "escalation":
         app_table().update(Keys.ticket(ticket.id), set_fields={"escalation_level": max(ticket.escalation_level,
                                                                                         action.level or 0)})
