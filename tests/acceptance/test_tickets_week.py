@@ -44,3 +44,55 @@ def test_an_unanswered_repair_ticket_escalates_and_stays_a_risk_in_every_summary
     day2 = [e for e in company.robot("project-group") if e["local_time"] == "2026-05-07 18:00"]
     assert len(day2) == 1 and "3号产线包装机异响" in day2[0]["text"]
     assert "已超期 1天8小时" in day2[0]["text"], day2[0]["text"]
+
+
+def _history(company, ticket_id: str) -> list[dict]:
+    return company.api("GET", f"/tickets/{ticket_id}")["history"]
+
+
+def test_people_are_named_timers_are_in_the_history_and_the_only_dispatcher_is_covered(start_company) -> None:
+    company = start_company("2026-05-06T09:00:00+08:00", people=["chenjing", "zhangsan", "lina", "sunxiaomei"])
+    # 张三 is tech_support's only dispatcher: a ticket he logs himself goes to the team's backup (李娜)
+    own = company.api("POST", "/tickets", {**REPAIR, "title": "我的工位网线断了", "reporter": "zhangsan"}, expect=201)
+    assert _at(company.inbox("lina"), own["id"]) == ["2026-05-06 09:00"]
+    assert not _at(company.inbox("zhangsan"), own["id"])
+
+    # 陈静's repair: 张三 accepts on the card; she reads his name, not his userid
+    ticket = company.api("POST", "/tickets", REPAIR, expect=201)
+    card = company.card("zhangsan", ticket["id"])
+    company.click("zhangsan", card["task_id"], card["keys"][0])
+    accepted = [t for t in company.texts("chenjing") if "工单已受理" in t and ticket["id"] in t]
+    assert accepted and "张三" in accepted[0] and "zhangsan" not in accepted[0], accepted
+
+    # the unanswered one escalates; the timer's notes are in its history with whom they reached
+    company.until("2026-05-06T12:30:00+08:00")
+    timer = [h for h in _history(company, own["id"]) if h["action"] == "sla"]
+    levels = [(h["changes"]["sla"], h["changes"]["level"]) for h in timer]
+    assert ("escalation", 1) in levels and ("escalation", 2) in levels, timer
+    assert all(h["by"] == "system" and h["changes"]["notified"] for h in timer)
+
+
+def test_a_customer_visible_complaint_counts_down_24_hours_and_keeps_the_reporter_informed(start_company) -> None:
+    company = start_company("2026-05-06T10:00:00+08:00", people=["chenjing", "sunxiaomei", "lina", "wufang"])
+    complaint = company.api("POST", "/tickets", {
+        "type": "complaint", "title": "快递外箱破损", "reporter": "chenjing",
+        "fields": {"severity": "minor", "description": "收到的货物外箱破损"}}, expect=201)
+    card = company.card("sunxiaomei", complaint["id"])
+    company.click("sunxiaomei", card["task_id"], card["keys"][0])
+    company.api("POST", f"/tickets/{complaint['id']}/actions",
+                {"action": "wait_customer", "by": "sunxiaomei", "comment": "请提供外箱照片"}, expect=200)
+    company.api("POST", f"/tickets/{complaint['id']}/actions",
+                {"action": "resume", "by": "sunxiaomei", "comment": "照片已收到"}, expect=200)
+    # customer-visible: the reporter hears of the status change the handler's own message did not cover
+    progress = [t for t in company.texts("chenjing") if "工单进度" in t and complaint["id"] in t]
+    assert progress and "处理中" in progress[-1] and "孙小美" in progress[-1], company.texts("chenjing")
+
+    # the 24 h wall-clock countdown: warnings wait for the morning, the breach at 10:00 the next day
+    company.until("2026-05-07T10:30:00+08:00")
+    warnings = [e for e in company.inbox("sunxiaomei") if "SLA 预警" in e["text"] and complaint["id"] in e["text"]]
+    assert warnings, company.texts("sunxiaomei")
+    assert all("08:30" <= e["local_time"][-5:] <= "21:00" for e in warnings), warnings  # never at night
+    # the 50 % (22:00) and 80 % (05:12) warnings were both held: only the 80 % one is sent, at 08:30
+    assert [(e["local_time"], "80%" in e["text"]) for e in warnings] == [("2026-05-07 08:30", True)], warnings
+    escalated = [e for e in company.inbox("lina") if "工单升级 L1" in e["text"] and complaint["id"] in e["text"]]
+    assert [e["local_time"] for e in escalated] == ["2026-05-07 10:00"], company.texts("lina")

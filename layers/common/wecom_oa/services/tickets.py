@@ -304,8 +304,10 @@ def check(ticket_id: str, generation: int) -> dict[str, Any]:
             return {"done": False, "next_wakeup": utc_iso(now)}
         sent: list[str] = []
         try:
+            superseded = _superseded_warnings(due)
             for action in due:
-                _notify_due(ticket, action, evaluation)
+                if action.key not in superseded:  # recorded as fired either way
+                    _notify_due(ticket, action, evaluation)
                 sent.append(action.key)
         except Exception:
             # Give back only what was not sent, so the ASL retry sends those and nothing twice.
@@ -315,6 +317,16 @@ def check(ticket_id: str, generation: int) -> dict[str, Any]:
         return {"done": True, "next_wakeup": None}
     _repo().set_next_deadline(ticket_id, next_wakeup)
     return {"done": False, "next_wakeup": utc_iso(_whole_second_after(next_wakeup))}
+
+
+def _superseded_warnings(due: list[Any]) -> set[str]:
+    """Keys of warnings a later one of the same clock makes moot (50 % and 80 % both due after quiet
+    hours, or after a long pause): only the highest is sent."""
+    best: dict[str, Any] = {}
+    for a in due:
+        if a.kind == "warning" and (a.clock not in best or (a.threshold or 0) > (best[a.clock].threshold or 0)):
+            best[a.clock] = a
+    return {a.key for a in due if a.kind == "warning" and best[a.clock].key != a.key}
 
 
 def _can_wait(action: Any, evaluation: Any) -> bool:
