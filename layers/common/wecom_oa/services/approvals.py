@@ -460,9 +460,13 @@ def on_card_click(card: dict[str, Any], event: Any) -> None:
     if event.event_key not in (APPROVE, REJECT):
         logger.warning("approval card click with an unknown key ignored", extra={**log, "key": event.event_key})
         return
-    st = dict(_stages(repo().get(approval_id)))[stage]
+    a = repo().get(approval_id)
+    st = dict(_stages(a))[stage]
     if st["status"] != "open" or int(st["round"]) != round_:
-        logger.info("late approval click ignored (stage decided or a new round started)", extra=log)
+        logger.info("late approval click answered (stage decided or a new round started)", extra=log)
+        from wecom_oa.services import notifier
+
+        notifier.answer_late_click(a, card["pk"].removeprefix("CARD#"), userid, st)
         return
     if userid not in st["round_approvers"] or (st["mode"] == "sequential" and userid != _next_in_line(approval_id, st)):
         logger.warning("approval click from someone who is not the stage's approver ignored", extra=log)
@@ -484,8 +488,15 @@ def on_card_click(card: dict[str, Any], event: Any) -> None:
         return
     if not _decide_stage(approval_id, stage, outcome, userid):
         return  # another click or the timeout decided the stage first
-    _close_round_cards(repo().get(approval_id), stage, round_, outcome)
+    decided = repo().get(approval_id)
+    _close_round_cards(decided, stage, round_, outcome)
     _send_task_success(card["task_token"], {"outcome": outcome, "by": userid}, log)
+    from wecom_oa.services import notifier
+
+    try:
+        notifier.close_stage_cards(decided, stage, round_, outcome, userid)
+    except OAError:  # the decision stands; the final update retries the cards left live
+        logger.exception("stage cards not updated", extra=log)
 
 
 def _next_in_line(approval_id: str, st: dict[str, Any]) -> str | None:

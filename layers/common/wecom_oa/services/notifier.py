@@ -108,6 +108,31 @@ def outcome(task: OutcomeTask) -> dict[str, Any]:
     return {"cards_updated": updated, "handover": handovers}
 
 
+def close_stage_cards(a: dict[str, Any], stage: int, round_: int, outcome: str, by: str) -> int:
+    """A decided stage's cards show the decision to every recipient at once (the other approvers
+    of an 或签 stage, the rest of a 会签): nobody keeps live buttons for a step that is over.
+    Returns how many card updates were made."""
+    by_name = _name(by)
+    return sum(_finalize_card(a, task_id, info, outcome == "approved", by_name)
+               for task_id, info in (a.get("cards") or {}).items()
+               if int(info["stage"]) == stage and int(info["round"]) == round_)
+
+
+def answer_late_click(a: dict[str, Any], task_id: str, userid: str, st: dict[str, Any]) -> None:
+    """Someone clicked a card whose step was already decided: their card shows the decision (their
+    click brought a fresh response code) and they are told their click changed nothing."""
+    decided_by = st.get("decided_by") or a.get("decided_by") or approvals.SYSTEM
+    approved = (st.get("status") or a.get("status")) == "approved"
+    info = (a.get("cards") or {}).get(task_id) or {"recipients": [userid]}
+    _finalize_card(a, task_id, {**info, "recipients": [userid]}, approved, _name(decided_by))
+    t = approvals.texts()
+    words = _builder().t.approval_final
+    decision = words.approved if approved else words.rejected
+    wiring.sender().send_text(t.text("messages", "late_click", type_name=approvals.type_name(a["type"]),
+                                     approval_id=a["id"], by_name=_name(decided_by), decision=decision),
+                              touser=[userid])
+
+
 def _name(userid: str) -> str:
     if userid == approvals.SYSTEM:
         return approvals.texts().text("messages", "system_actor")
