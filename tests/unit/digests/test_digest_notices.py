@@ -158,10 +158,15 @@ def test_given_first_run_after_deadline_when_planned_then_only_final_report(dire
     assert plan_followup(notice(), RECIPIENTS, {}, state, at(20), directory)[0] == []
 
 
-def test_given_nudge_and_escalation_due_together_when_planned_then_both_once(directory: StaticDirectory) -> None:
+def test_given_nudge_and_escalation_due_together_when_planned_then_the_leaders_wait_the_nudges_head_start(
+        directory: StaticDirectory) -> None:
+    # the first sweep comes at 14:00 (the nudge was due 11:00, the escalation 13:00): members are
+    # nudged now and leaders hear 2 h later, not in the same minute
     actions, state = plan_followup(notice(), RECIPIENTS, {}, FollowupState(), at(14), directory)
-    assert [a.stage for a in actions] == ["nudge", "escalate"]
-    assert state.nudged_at == state.escalated_at == at(14) and not state.done
+    assert [a.stage for a in actions] == ["nudge"] and state.nudged_at == at(14)
+    assert plan_followup(notice(), RECIPIENTS, {}, state, at(15, 45), directory)[0] == []
+    actions, state = plan_followup(notice(), RECIPIENTS, {}, state, at(16), directory)
+    assert [a.stage for a in actions] == ["escalate"] and state.escalated_at == at(16) and not state.done
 
 
 def test_given_notice_when_rendered_then_chinese_nudge_note_and_report(

@@ -270,6 +270,9 @@ class FollowupAction(BaseModel):
     stats: AckStats | None = None  # final report
 
 
+NUDGE_SLACK = timedelta(minutes=30)  # a sweep's normal lateness (it runs every 15 minutes)
+
+
 def plan_followup(
     notice: Notice,
     recipients: Sequence[str],
@@ -294,7 +297,13 @@ def plan_followup(
             skipped.append("nudge")
         else:
             actions.append(FollowupAction(stage="nudge", userids=pending))
-    if state.escalated_at is None and (now >= due["escalate"] or closing):
+    # Leaders hear only after members had their nudge's head start: a nudge that went out late
+    # (held by quiet hours, or a sweep outage; more than NUDGE_SLACK) moves the leader note by as much.
+    nudged_at = update.get("nudged_at", state.nudged_at)
+    escalate_at = due["escalate"]
+    if nudged_at is not None and "nudge" not in skipped and nudged_at - due["nudge"] > NUDGE_SLACK:
+        escalate_at = due["escalate"] + (nudged_at - due["nudge"])
+    if state.escalated_at is None and (now >= escalate_at or closing):
         update["escalated_at"] = now
         if closing or due["escalate"] >= due["final_report"]:
             skipped.append("escalate")

@@ -360,7 +360,8 @@ def _production_progress(ctx: RunContext) -> None:
                 store.save_state(plan.order_id, assessment.state, item.get("version"))
             except Conflict:
                 logger.warning("order alarm state changed concurrently", extra={"order_id": plan.order_id})
-        tables.setdefault(target, (group.name if group else plan.group or spec.name, []))[1].append(
+        name = group.name if group else plan.group or templates().text("progress.default_group")
+        tables.setdefault(target, (name, []))[1].append(
             assessment.snapshot)
         if assessment.snapshot.actual_qty >= plan.total_qty:
             store.close(plan.order_id)
