@@ -285,6 +285,7 @@ def _notices_progress_reports_digests(app: Any) -> set[str]:
         "title": "国庆后复工安排", "content": "请阅读复工安排并确认。", "touser": ["zhangsan", "lisi"],
         "sender": "wangjianguo", "ack_deadline": "2025-10-10T09:00:00+08:00", "nudge_after": 60,
         "escalate_after": 120}, status=201)
+    app.stack.drain()  # the events worker sends the notice's cards
     [card] = [m for m in app.messages()[seen:] if m["msgtype"] == "template_card" and m.get("task_id")]
     assert app.click("zhangsan", card["task_id"], "ack")["status"] == 200
     assert _ok(app, "GET", f"/notices/{notice['id']}")["acknowledged"] == 1

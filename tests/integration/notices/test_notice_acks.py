@@ -18,6 +18,7 @@ def _post_notice(app, **extra) -> str:
             "sender": "wangjianguo", "ack_deadline": "2025-10-10T09:00:00+08:00", **extra}
     status, created = app.http("POST", "/notices", body)
     assert status == 201, created
+    app.stack.drain()  # the events worker sends the cards
     return created["id"]
 
 
@@ -94,25 +95,45 @@ def test_given_pending_recipients_when_the_followup_runs_repeatedly_then_each_st
 
 
 @pytest.fixture
-def big_company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    """A sandbox company of 6000 people in 6 departments (requested before `local_app`)."""
-    size = 6000
-    departments = [{"id": 1, "name": "总部"}] + [{"id": d, "name": f"车间{d}", "parentid": 1} for d in range(2, 8)]
-    users = [{"userid": f"u{i:05d}", "name": f"员工{i}", "departments": [2 + i % 6], "main_department": 2 + i % 6}
-             for i in range(size)]
-    path = tmp_path / "big_company.yaml"
-    path.write_text(yaml.safe_dump({"departments": departments, "users": users}, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setenv("SANDBOX_DIRECTORY", str(path))
-    return size
+def stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Li Ning's shape: 6000 store departments under 60 regions, 6061 members (before `local_app`)."""
+    from local.sandbox.generate import write
+
+    monkeypatch.setenv("SANDBOX_DIRECTORY", str(write(tmp_path / "stores.yaml", 6000, 60)))
+    return 6061
 
 
-def test_given_6000_recipients_when_a_notice_is_posted_then_six_message_send_calls_are_made(big_company, local_app):
+def test_given_6000_stores_when_a_notice_goes_to_all_then_few_wecom_calls_and_counters_answer(stores, local_app, clock):
     status, created = local_app.http("POST", "/notices", {
-        "title": "安全生产通知", "content": "请确认。", "toparty": [1], "sender": "u00000", "ack_deadline": "2025-10-10T09:00:00+08:00"})
+        "title": "双十一备货通知", "content": "各门店请核对备货清单并确认。", "toparty": [1], "sender": "boss",
+        "ack_deadline": "2025-10-10T18:00:00+08:00"})
+    assert status == 201 and created["recipients"] == stores and created["status"] == "sending"
+    answered = len(local_app.sandbox.calls())
+    assert answered <= 5, [c["path"] for c in local_app.sandbox.calls()]  # token + directory list calls, no send
+    local_app.stack.drain()  # the events worker stores the recipients and sends the cards
 
-    assert status == 201 and created["recipients"] == big_company
-    sends = [c for c in local_app.sandbox.calls() if c["path"] == "message/send"]
-    assert len(sends) == 6
+    calls = [c["path"] for c in local_app.sandbox.calls()]
+    assert len(calls) <= 15 + 7, sorted(set(calls))  # ≤ 15 + ⌈N/1000⌉
+    assert calls.count("message/send") == 7 and calls.count("user/get") <= 1 and "department/get" not in calls
     cards = _ack_cards(local_app)
-    assert len({c["task_id"] for c in cards}) == 6
-    assert sorted(len(c["recipients"]["userids"]) for c in cards) == [1000] * 6
+    assert sorted(len(c["recipients"]["userids"]) for c in cards) == [61] + [1000] * 6
+
+    # two store managers acknowledge; the report reads counters, not the directory
+    for userid in ("s00001", "s00061"):
+        card = next(c for c in cards if userid in c["recipients"]["userids"])
+        local_app.click(userid, card["task_id"], "ack")
+    before = len(local_app.sandbox.calls())
+    status, got = local_app.http("GET", f"/notices/{created['id']}")
+    assert status == 200 and len(local_app.sandbox.calls()) == before
+    assert (got["recipients"], got["acknowledged"], got["status"]) == (stores, 2, "sent")
+    assert len(got["by_region"]) == 61 and len(got["by_department"]) == 6061 and "pending" not in got
+    store_one = next(d for d in got["by_department"] if d["department"] == "第1号门店")
+    assert (store_one["acknowledged"], store_one["total"], store_one["region"]) == (1, 1, "华东1区")
+
+    # the final report is a summary within one WeCom message, however many stores
+    clock.set(shanghai("2025-10-10 18:00"))
+    local_app.stack.fire("notice-followup")
+    [final] = [m for m in local_app.messages() if "确认情况" in (m.get("content") or "")]
+    assert final["recipients"]["userids"] == ["boss"]
+    assert len(final["content"].encode()) <= 2048 and "确认率最低的 5 个区域" in final["content"]
+    assert "未确认 6059 人" in final["content"] and final["content"].count("第") <= 10

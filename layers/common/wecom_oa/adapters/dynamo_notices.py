@@ -24,6 +24,7 @@ from wecom_oa.errors import Conflict, Forbidden, NotFound
 
 KIND = "NOTICE"
 _RCPT = "RCPT#"
+_DEPT = "DEPT#"
 _BATCH_WRITE = 25
 
 
@@ -31,18 +32,49 @@ class NoticeRepository:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
 
-    def create(self, notice: Notice, departments: Mapping[str, int | None]) -> None:
-        """Store the notice (open) and one item per recipient in `departments` (userid → main dept)."""
+    def create(self, notice: Notice, departments: Mapping[str, int | None],
+               department_info: Mapping[int, Mapping[str, Any]] | None = None, *, sending: bool = False) -> None:
+        """Store the notice (open) and its recipients. `sending`: only the META item now (status
+        `sending`, counted recipients); `store_recipients` writes the rest from the send worker."""
         assert notice.id is not None
         deadline = utc_iso(notice.ack_deadline)
         self.table.put_new({
             **Keys.notice(notice.id), **Keys.open_index(KIND, None, deadline, notice.id),
-            "entity": "notice", "version": 1, "recipient_count": len(departments),
+            "entity": "notice", "version": 1, "recipient_count": len(departments), "acknowledged": 0,
+            "status": "sending" if sending else "sent", "sent_batch": {},
             "notice": notice.model_dump(mode="json"), "followup": FollowupState().model_dump(mode="json"),
         })
-        items = [{**Keys.notice_recipient(notice.id, userid), "entity": "notice_recipient", "userid": userid,
+        if not sending:
+            self.store_recipients(notice.id, departments, department_info or {})
+
+    def store_recipients(self, notice_id: str, departments: Mapping[str, int | None],
+                         department_info: Mapping[int, Mapping[str, Any]]) -> None:
+        """One item per recipient and one counter per department ({name, region, total, acked});
+        idempotent (a redelivered send writes the same items)."""
+        items = [{**Keys.notice_recipient(notice_id, userid), "entity": "notice_recipient", "userid": userid,
                   "department": dept} for userid, dept in departments.items()]
+        totals: dict[int | None, int] = {}
+        for dept in departments.values():
+            totals[dept] = totals.get(dept, 0) + 1
+        items += [{"pk": Keys.notice(notice_id)["pk"], "sk": f"{_DEPT}{dept if dept is not None else 0}",
+                   "entity": "notice_department", "department": dept, "total": total, "acked": 0,
+                   **dict(department_info.get(dept, {}) if dept is not None else {})}
+                  for dept, total in totals.items()]
         self._batch_put(items)
+
+    def departments(self, notice_id: str) -> list[dict[str, Any]]:
+        """Per-department counters: {department, name, region, region_name, total, acked}."""
+        return list(self.table.query(Keys.notice(notice_id)["pk"], sk_prefix=_DEPT))
+
+    def mark_batch_sent(self, notice_id: str, index: int) -> None:
+        self.table.update(Keys.notice(notice_id), set_fields={("sent_batch", str(index)): True})
+
+    def sent_batches(self, notice_id: str) -> set[int]:
+        item = self.table.get(Keys.notice(notice_id)) or {}
+        return {int(k) for k in (item.get("sent_batch") or {})}
+
+    def mark_sent(self, notice_id: str) -> None:
+        self.table.update(Keys.notice(notice_id), set_fields={"status": "sent"})
 
     def _batch_put(self, items: Sequence[Mapping[str, Any]]) -> None:
         for start in range(0, len(items), _BATCH_WRITE):
@@ -64,16 +96,22 @@ class NoticeRepository:
         return list(self.table.query(Keys.notice(notice_id)["pk"], sk_prefix=_RCPT))
 
     def record_ack(self, notice_id: str, userid: str, at: datetime) -> bool:
-        """True when this is the user's first acknowledgement. Raises Forbidden for a non-recipient."""
+        """True when this is the user's first acknowledgement (the counters of the notice and the
+        member's department then count it). Raises Forbidden for a non-recipient."""
         try:
-            self.table.update(Keys.notice_recipient(notice_id, userid),
-                              set_fields={"acked_at": at.astimezone(UTC).isoformat()},
-                              condition="attribute_not_exists(acked_at)")
+            item = self.table.update(Keys.notice_recipient(notice_id, userid),
+                                     set_fields={"acked_at": at.astimezone(UTC).isoformat()},
+                                     condition="attribute_exists(pk) AND attribute_not_exists(acked_at)")
         except Conflict:
             if self.table.get(Keys.notice_recipient(notice_id, userid)) is None:
                 raise Forbidden(f"user {userid!r} is not a recipient of notice {notice_id!r}",
                                 details={"userid": userid}) from None
             return False
+        dept = item.get("department") if isinstance(item, dict) else None
+        pk = Keys.notice(notice_id)["pk"]
+        self.table.update(Keys.notice(notice_id), add_fields={"acknowledged": 1})
+        self.table.update({"pk": pk, "sk": f"{_DEPT}{dept if dept is not None else 0}"}, add_fields={"acked": 1},
+                          must_exist=False)
         return True
 
     def open_notices(self) -> Iterator[dict[str, Any]]:

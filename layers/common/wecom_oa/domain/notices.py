@@ -339,11 +339,49 @@ def render_nudge(notice: Notice, templates: Templates, tz: ZoneInfo) -> str:
                           deadline=notice.ack_deadline.astimezone(tz).strftime("%m-%d %H:%M"))
 
 
+LEADER_NOTE_NAMES = 20  # a region manager with 100 stores pending reads 20 names and a count
+
+
 def render_leader_note(notice: Notice, members: Sequence[str], templates: Templates,
                        names: Mapping[str, str] | None = None) -> str:
     names = names or {}
-    who = "、".join(names.get(u, u) for u in members)
+    who = "、".join(names.get(u, u) for u in members[:LEADER_NOTE_NAMES])
+    if len(members) > LEADER_NOTE_NAMES:
+        who += templates.fill("notices.more_names", more=len(members) - LEADER_NOTE_NAMES)
     return templates.fill("notices.leader_note", title=notice.title, count=len(members), names=who)
+
+
+def render_final_summary(notice: Notice, summary: Mapping[str, Any], templates: Templates, *,
+                         pending_names: Sequence[str] = (), url: str = "", lowest: int = 5) -> list[str]:
+    """The final report of any size: the overall rate, the lowest regions and departments (at most
+    `lowest` of each) and the pending names when few, with a link to the full list; a 6000-store
+    notice reads the same few lines as a 20-person one (split for the channel's limit)."""
+    lines = [templates.fill("notices.final_header", title=notice.title, recipients=summary["recipients"],
+                            acknowledged=summary["acknowledged"], rate=f"{summary['ack_rate']:.1%}")]
+    unknown = templates.text("notices.unknown_department")
+    regions = [r for r in summary["by_region"] if r["region"] is not None]
+    if len(regions) > 1:
+        lines.append(templates.fill("notices.final_lowest_regions", count=min(lowest, len(regions))))
+        lines += [templates.fill("notices.final_department", department=r["region"], total=r["total"],
+                                 acknowledged=r["acknowledged"], rate=f"{r['ack_rate']:.1%}")
+                  for r in regions[:lowest]]
+    departments = summary["by_department"]
+    if len(departments) > lowest:
+        lines.append(templates.fill("notices.final_lowest_departments", count=lowest, total=len(departments)))
+    lines += [templates.fill("notices.final_department", department=d["department"] or unknown, total=d["total"],
+                             acknowledged=d["acknowledged"], rate=f"{d['ack_rate']:.1%}")
+              for d in departments[:lowest]]
+    pending = summary["recipients"] - summary["acknowledged"]
+    if pending and pending_names:
+        shown = "、".join(pending_names[:LEADER_NOTE_NAMES])
+        more = pending - min(len(pending_names), LEADER_NOTE_NAMES)
+        key = "notices.final_pending_more" if more > 0 else "notices.final_pending"
+        lines.append(templates.fill(key, count=pending, names=shown, more=more))
+    elif pending:
+        lines.append(templates.fill("notices.final_pending_count", count=pending))
+    if url:
+        lines.append(templates.fill("notices.final_link", url=url))
+    return lines
 
 
 def render_final_report(notice: Notice, stats: AckStats, templates: Templates, *, max_pending_names: int = 20,

@@ -76,15 +76,22 @@ def _deferred_send(message: Any) -> None:
     sending.resume(message)
 
 
+def _notice_send(message: Any) -> None:
+    from wecom_oa.services import notices
+
+    notices.send_queued(message)
+
+
 ROUTES: dict[str, EventHandler] = {
     "card_click": _card_click,
     "approval_change": _approval_change,
     "contact_change": _contact_change,
     "text": _chat_message,
     "deferred_send": _deferred_send,
+    "notice_send": _notice_send,
 }
 # Our own queue messages: their handler takes the message itself (no WeCom event inside).
-INTERNAL_KINDS = frozenset({"deferred_send"})
+INTERNAL_KINDS = frozenset({"deferred_send", "notice_send"})
 
 
 def process_message(body: str | dict[str, Any]) -> str:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -27,21 +28,20 @@ from wecom_oa.adapters.dynamo import app_table
 from wecom_oa.adapters.dynamo_notices import NoticeRepository
 from wecom_oa.clock import get_clock
 from wecom_oa.domain.digests import APP_MARKDOWN_LIMIT, Templates, split_markdown
-from wecom_oa.domain.directory import Department, User
 from wecom_oa.domain.notices import (
+    LEADER_NOTE_NAMES,
     FollowupAction,
     FollowupState,
     Notice,
     NoticePolicy,
-    ack_stats,
     batches,
     expand_recipients,
     plan_followup,
-    render_final_report,
+    render_final_summary,
     render_leader_note,
     render_nudge,
 )
-from wecom_oa.errors import InvalidInput, NotFound, OAError
+from wecom_oa.errors import AlreadyExists, InvalidInput, NotFound, OAError
 from wecom_oa.observability import logger, metrics
 from wecom_oa.services import cards, digests, wiring
 from wecom_oa.services.api import ApiRequest, route
@@ -84,17 +84,82 @@ def parse_notice(body: Mapping[str, Any], *, notice_id: str, now: datetime) -> N
 
 @route("POST", "/notices")
 def create_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
+    """Validate, count and store the notice, then hand the sending to the events queue: the answer
+    does not wait for thousands of recipient items and cards (a 6000-store notice answers at once;
+    `status` is `sending` until the worker has sent every batch)."""
     notice = parse_notice(request.json(), notice_id=secrets.token_hex(8), now=get_clock().now())
     directory = wiring.directory()
     _require_member(directory, notice.sender, "sender")
-    expanded = expand_recipients(notice, directory)
+    expanded = _expand(notice, directory)
     if not expanded.userids:
         raise InvalidInput("the notice has no active recipients", details={"inactive": expanded.inactive})
     departments = {u: directory.user(u).department for u in expanded.userids}
-    repository().create(notice, departments)
-    sent = send_ack_cards(notice, expanded.userids, _policy().batch_size)
+    repository().create(notice, departments, sending=True)
+    _enqueue_send(notice.id or "")
     return 201, {"id": notice.id, "recipients": len(expanded.userids), "inactive": expanded.inactive,
-                 "messages": sent}
+                 "messages": len(batches(expanded.userids, _policy().batch_size)), "status": "sending"}
+
+
+SEND_KIND = "notice_send"
+
+
+def _expand(notice: Notice, directory: Any) -> Any:
+    """Recipients through the directory's bulk reads (one department/list, one user/list)."""
+    preload_departments = getattr(directory, "preload_departments", None)
+    if preload_departments is not None and (notice.toparty or notice.totag or "@all" in notice.touser):
+        preload_departments()
+    return expand_recipients(notice, directory)
+
+
+def _enqueue_send(notice_id: str) -> None:
+    import json
+
+    url = get_settings().events_queue_url
+    if not url:
+        from wecom_oa.errors import ConfigurationError
+
+        raise ConfigurationError("EVENTS_QUEUE_URL is not set: notices are sent by the events worker")
+    wiring.aws("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(
+        {"kind": SEND_KIND, "key": f"{SEND_KIND}:{notice_id}", "notice_id": notice_id}))
+
+
+def send_queued(message: Mapping[str, Any]) -> None:
+    """The events worker's `notice_send` route: store the recipients and per-department counters,
+    then send each batch's card once (a redelivered message skips the batches already sent)."""
+    notice_id = str(message["notice_id"])
+    repo = repository()
+    notice, meta = repo.get(notice_id)
+    if meta.get("status") == "sent":
+        return
+    directory = wiring.directory()
+    expanded = _expand(notice, directory)
+    departments = {u: directory.user(u).department for u in expanded.userids}
+    repo.store_recipients(notice_id, departments, _department_info(directory, set(departments.values())))
+    send_ack_cards(notice, expanded.userids, _policy().batch_size, done=repo.sent_batches(notice_id),
+                   on_sent=lambda i: repo.mark_batch_sent(notice_id, i))
+    repo.mark_sent(notice_id)
+
+
+def _department_info(directory: Any, ids: set[int | None]) -> dict[int, dict[str, Any]]:
+    """Name and region of each department, stored with its counter so reports never ask the
+    directory again. The region is the department's top-level ancestor (the one right under the
+    company): a store's region, a region's own; the company department is its own region."""
+    out: dict[int, dict[str, Any]] = {}
+    for dept in ids:
+        if dept is None:
+            continue
+        try:
+            d = directory.department(dept)
+            region = d
+            for _ in range(32):  # WeCom departments nest at most 15 levels
+                parent = directory.department(region.parentid) if region.parentid else None
+                if parent is None or not parent.parentid:
+                    break
+                region = parent
+        except NotFound:
+            continue
+        out[dept] = {"name": d.name, "region": region.id, "region_name": region.name}
+    return out
 
 
 def _require_member(directory: Any, userid: str, field: str) -> None:
@@ -108,57 +173,77 @@ def _require_member(directory: Any, userid: str, field: str) -> None:
                            details=[{"field": field, "problem": "inactive member", "value": userid}])
 
 
-def send_ack_cards(notice: Notice, userids: Sequence[str], batch_size: int) -> int:
-    """One card per batch of ≤ 1000 userids; returns the number of message/send calls."""
-    from wecom_oa.adapters.wecom.cards import CardBuilder, new_task_id
+def send_ack_cards(notice: Notice, userids: Sequence[str], batch_size: int, *, done: set[int] | None = None,
+                   on_sent: Any = None) -> int:
+    """One card per batch of ≤ 1000 userids (batch i under task id `ntc-<notice>-<i>`, so WeCom
+    refuses a repeat, 42014); returns the number of message/send calls made. A broadcast is one
+    message per member, sent directly (not through the per-member send ledger, which would cost one
+    write per recipient)."""
+    from wecom_oa.adapters.wecom.cards import CardBuilder
+    from wecom_oa.adapters.wecom.errors import TaskIdDuplicate
 
     builder = CardBuilder(timezone=get_settings().default_timezone)
-    client = wiring.sender()
+    client = wiring.wecom_client()
     sender = _display_name(notice.sender)
-    for batch in batches(userids, batch_size):
-        task_id = new_task_id("ntc")
-        cards.register_card(task_id, CARD_KIND, ref={"notice_id": notice.id}, recipients=batch)
+    calls = 0
+    for index, batch in enumerate(batches(userids, batch_size)):
+        if done and index in done:
+            continue
+        task_id = f"ntc-{notice.id}-{index}"
+        with contextlib.suppress(AlreadyExists):  # registered by an earlier attempt: the same card
+            cards.register_card(task_id, CARD_KIND, ref={"notice_id": notice.id}, recipients=batch)
         card = builder.ack_card(task_id=task_id, title=notice.title, sender_name=sender, content=notice.content,
                                 deadline=notice.ack_deadline)
-        client.send_template_card(card, touser=batch)
-    return len(batches(userids, batch_size))
+        try:
+            client.send_template_card(card, touser=batch)
+            calls += 1
+        except TaskIdDuplicate:
+            logger.info("notice batch already sent", extra={"notice_id": notice.id, "batch": index})
+        if on_sent is not None:
+            on_sent(index)
+    return calls
 
 
 @route("GET", "/notices/{id}")
 def get_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
+    """Counts from the stored counters (one item per department): no directory call, no scan of
+    the recipients. `pending` (userids) is listed for notices of at most PENDING_LISTED recipients."""
     notice_id = request.params["id"]
-    notice, meta = repository().get(notice_id)
-    rows = repository().recipients(notice_id)
-    stats = ack_stats([r["userid"] for r in rows], {r["userid"]: r["acked_at"] for r in rows if r.get("acked_at")},
-                      _StoredDepartments(rows))
-    return 200, {"id": notice_id, "title": notice.title, "ack_deadline": notice.ack_deadline,
-                 "closed": bool(meta.get("closed")), **stats.model_dump(mode="json")}
+    repo = repository()
+    notice, meta = repo.get(notice_id)
+    summary = _summary(repo.departments(notice_id), int(meta.get("recipient_count", 0)),
+                       int(meta.get("acknowledged", 0)))
+    out = {"id": notice_id, "title": notice.title, "ack_deadline": notice.ack_deadline,
+           "status": meta.get("status", "sent"), "closed": bool(meta.get("closed")), **summary}
+    if int(meta.get("recipient_count", 0)) <= PENDING_LISTED:
+        out["pending"] = [r["userid"] for r in repo.recipients(notice_id) if not r.get("acked_at")]
+    return 200, out
 
 
-class _StoredDepartments:
-    """Directory view answering `user()` from the recipient items (department stored at send time),
-    so statistics cost one query, not one directory call per recipient."""
+PENDING_LISTED = 1000
 
-    def __init__(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        self._dept = {r["userid"]: r.get("department") for r in rows}
-        self._names: dict[int, Department] = {}
 
-    def user(self, userid: str) -> User:
-        if userid not in self._dept:
-            raise NotFound(f"user {userid!r} not found")
-        dept = self._dept[userid]
-        return User(userid=userid, name=userid, main_department=dept)
+def _summary(rows: Sequence[Mapping[str, Any]], recipients: int, acknowledged: int) -> dict[str, Any]:
+    by_department = sorted((
+        {"department_id": r.get("department"), "department": r.get("name"), "region": r.get("region_name"),
+         "total": int(r["total"]), "acknowledged": int(r.get("acked", 0)),
+         "ack_rate": _rate(int(r.get("acked", 0)), int(r["total"]))} for r in rows),
+        key=lambda d: (d["ack_rate"], d["department_id"] or 0))
+    regions: dict[Any, dict[str, Any]] = {}
+    for d in by_department:
+        cell = regions.setdefault(d["region"], {"region": d["region"], "total": 0, "acknowledged": 0,
+                                                "departments": 0})
+        cell["total"] += d["total"]
+        cell["acknowledged"] += d["acknowledged"]
+        cell["departments"] += 1
+    by_region = sorted(({**c, "ack_rate": _rate(c["acknowledged"], c["total"])} for c in regions.values()),
+                       key=lambda c: (c["ack_rate"], str(c["region"])))
+    return {"recipients": recipients, "acknowledged": acknowledged, "ack_rate": _rate(acknowledged, recipients),
+            "by_region": by_region, "by_department": by_department}
 
-    def department(self, dept_id: int) -> Department:
-        if dept_id not in self._names:
-            self._names[dept_id] = wiring.directory().department(dept_id)
-        return self._names[dept_id]
 
-    def tag_members(self, tag: str | int) -> list[str]:
-        raise NotFound("tags are not stored with notices")
-
-    def department_members(self, dept_id: int, *, recursive: bool = True) -> list[str]:
-        return [u for u, d in self._dept.items() if d == dept_id]
+def _rate(done: int, total: int) -> float:
+    return done / total if total else 0.0
 
 
 # -- card clicks --------------------------------------------------------------------------------
@@ -200,11 +285,15 @@ def run_followup(now: datetime | None = None) -> dict[str, int]:
     from wecom_oa.services import quiet
 
     held = quiet.held_until(now)  # nobody is nudged or told at night: the first sweep after it sends
+    if held is None and hasattr(directory, "preload_departments"):
+        directory.preload_departments()  # leaders and statistics without one department/get each
     for meta in list(repo.open_notices()):
         if held is not None:
             counts["held"] += 1
             continue
         counts["open"] += 1
+        if meta.get("status") == "sending":
+            continue  # the send worker has not finished: nobody can be nudged about it yet
         notice = Notice.model_validate(meta["notice"])
         state = FollowupState.model_validate(meta.get("followup") or {})
         rows = repo.recipients(notice.id or "")
@@ -237,8 +326,14 @@ def _perform(notice: Notice, action: FollowupAction) -> bool:
                 names = {u: _display_name(u) for u in members}
                 client.send_text(render_leader_note(notice, members, templates, names), touser=[boss])
         elif action.stage == "final_report" and action.stats is not None:
-            names = {u: _display_name(u) for u in action.stats.pending[:20]}
-            lines = render_final_report(notice, action.stats, templates, names=names)
+            repo = repository()
+            _, meta = repo.get(notice.id or "")
+            summary = _summary(repo.departments(notice.id or ""), int(meta.get("recipient_count", 0)),
+                               int(meta.get("acknowledged", 0)))
+            few = action.stats.pending if len(action.stats.pending) <= LEADER_NOTE_NAMES else []
+            base = digests.digest_config().base_url.rstrip("/")
+            lines = render_final_summary(notice, summary, templates, pending_names=[_display_name(u) for u in few],
+                                         url=f"{base}/notices/{notice.id}" if base else "")
             for part in split_markdown(lines, APP_MARKDOWN_LIMIT):
                 client.send_markdown(part, touser=[notice.sender])
     except OAError:
