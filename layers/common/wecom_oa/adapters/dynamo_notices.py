@@ -28,6 +28,14 @@ _DEPT = "DEPT#"
 _BATCH_WRITE = 25
 
 
+def _dept_key(notice_id: str, dept: int | None) -> dict[str, str]:
+    return {"pk": f"NOTICEDEPT#{notice_id}", "sk": f"{_DEPT}{dept if dept is not None else 0}"}
+
+
+def _region_key(notice_id: str, region: int) -> dict[str, str]:
+    return {"pk": f"NOTICEREGION#{notice_id}", "sk": f"REGION#{region}"}
+
+
 class NoticeRepository:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
@@ -49,22 +57,38 @@ class NoticeRepository:
 
     def store_recipients(self, notice_id: str, departments: Mapping[str, int | None],
                          department_info: Mapping[int, Mapping[str, Any]]) -> None:
-        """One item per recipient and one counter per department ({name, region, total, acked});
+        """One item per recipient, one counter per department ({name, region, total, acked}) and one
+        per region, each kind in its own partition so a report reads only the counters it needs;
         idempotent (a redelivered send writes the same items)."""
+        def region_of(dept: int | None) -> int:
+            info = department_info.get(dept, {}) if dept is not None else {}
+            return int(info.get("region") or 0)
+
         items = [{**Keys.notice_recipient(notice_id, userid), "entity": "notice_recipient", "userid": userid,
-                  "department": dept} for userid, dept in departments.items()]
+                  "department": dept, "region": region_of(dept)} for userid, dept in departments.items()]
         totals: dict[int | None, int] = {}
         for dept in departments.values():
             totals[dept] = totals.get(dept, 0) + 1
-        items += [{"pk": Keys.notice(notice_id)["pk"], "sk": f"{_DEPT}{dept if dept is not None else 0}",
-                   "entity": "notice_department", "department": dept, "total": total, "acked": 0,
-                   **dict(department_info.get(dept, {}) if dept is not None else {})}
+        items += [{**_dept_key(notice_id, dept), "entity": "notice_department", "department": dept,
+                   "total": total, "acked": 0, **dict(department_info.get(dept, {}) if dept is not None else {})}
                   for dept, total in totals.items()]
-        self._batch_put(items)
+        regions: dict[int, dict[str, Any]] = {}
+        for dept, total in totals.items():
+            region = regions.setdefault(region_of(dept), {
+                **_region_key(notice_id, region_of(dept)), "entity": "notice_region", "region": region_of(dept),
+                "region_name": (department_info.get(dept, {}) if dept is not None else {}).get("region_name"),
+                "total": 0, "acked": 0, "departments": 0})
+            region["total"] += total
+            region["departments"] += 1
+        self._batch_put(items + list(regions.values()))
 
     def departments(self, notice_id: str) -> list[dict[str, Any]]:
         """Per-department counters: {department, name, region, region_name, total, acked}."""
-        return list(self.table.query(Keys.notice(notice_id)["pk"], sk_prefix=_DEPT))
+        return list(self.table.query(_dept_key(notice_id, 0)["pk"]))
+
+    def regions(self, notice_id: str) -> list[dict[str, Any]]:
+        """Per-region counters: {region, region_name, total, acked, departments}."""
+        return list(self.table.query(_region_key(notice_id, 0)["pk"]))
 
     def mark_batch_sent(self, notice_id: str, index: int) -> None:
         self.table.update(Keys.notice(notice_id), set_fields={("sent_batch", str(index)): True})
@@ -108,10 +132,10 @@ class NoticeRepository:
                                 details={"userid": userid}) from None
             return False
         dept = item.get("department") if isinstance(item, dict) else None
-        pk = Keys.notice(notice_id)["pk"]
+        region = int(item.get("region") or 0) if isinstance(item, dict) else 0
         self.table.update(Keys.notice(notice_id), add_fields={"acknowledged": 1})
-        self.table.update({"pk": pk, "sk": f"{_DEPT}{dept if dept is not None else 0}"}, add_fields={"acked": 1},
-                          must_exist=False)
+        self.table.update(_dept_key(notice_id, dept), add_fields={"acked": 1}, must_exist=False)
+        self.table.update(_region_key(notice_id, region), add_fields={"acked": 1}, must_exist=False)
         return True
 
     def open_notices(self) -> Iterator[dict[str, Any]]:

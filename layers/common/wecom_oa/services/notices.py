@@ -206,40 +206,44 @@ def send_ack_cards(notice: Notice, userids: Sequence[str], batch_size: int, *, d
 
 @route("GET", "/notices/{id}")
 def get_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
-    """Counts from the stored counters (one item per department): no directory call, no scan of
-    the recipients. `pending` (userids) is listed for notices of at most PENDING_LISTED recipients."""
+    """Counts from the stored counters: no directory call, no scan of the recipients. `by_region`
+    always; `by_department` and `pending` (userids) for notices of at most LISTED departments /
+    recipients (a 6000-store notice answers with its 60 regions; the final report names the stores)."""
     notice_id = request.params["id"]
     repo = repository()
     notice, meta = repo.get(notice_id)
-    summary = _summary(repo.departments(notice_id), int(meta.get("recipient_count", 0)),
-                       int(meta.get("acknowledged", 0)))
+    recipients, acknowledged = int(meta.get("recipient_count", 0)), int(meta.get("acknowledged", 0))
     out = {"id": notice_id, "title": notice.title, "ack_deadline": notice.ack_deadline,
-           "status": meta.get("status", "sent"), "closed": bool(meta.get("closed")), **summary}
-    if int(meta.get("recipient_count", 0)) <= PENDING_LISTED:
+           "status": meta.get("status", "sent"), "closed": bool(meta.get("closed")),
+           "recipients": recipients, "acknowledged": acknowledged, "ack_rate": _rate(acknowledged, recipients),
+           "by_region": _by_region(repo.regions(notice_id))}
+    if recipients <= LISTED:
+        out["by_department"] = _by_department(repo.departments(notice_id))
         out["pending"] = [r["userid"] for r in repo.recipients(notice_id) if not r.get("acked_at")]
     return 200, out
 
 
-PENDING_LISTED = 1000
+LISTED = 1000
 
 
-def _summary(rows: Sequence[Mapping[str, Any]], recipients: int, acknowledged: int) -> dict[str, Any]:
-    by_department = sorted((
+def _by_region(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(({"region": r.get("region_name"), "total": int(r["total"]), "acknowledged": int(r.get("acked", 0)),
+                    "departments": int(r.get("departments", 0)),
+                    "ack_rate": _rate(int(r.get("acked", 0)), int(r["total"]))} for r in rows),
+                  key=lambda c: (c["ack_rate"], str(c["region"])))
+
+
+def _by_department(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return sorted((
         {"department_id": r.get("department"), "department": r.get("name"), "region": r.get("region_name"),
          "total": int(r["total"]), "acknowledged": int(r.get("acked", 0)),
          "ack_rate": _rate(int(r.get("acked", 0)), int(r["total"]))} for r in rows),
         key=lambda d: (d["ack_rate"], d["department_id"] or 0))
-    regions: dict[Any, dict[str, Any]] = {}
-    for d in by_department:
-        cell = regions.setdefault(d["region"], {"region": d["region"], "total": 0, "acknowledged": 0,
-                                                "departments": 0})
-        cell["total"] += d["total"]
-        cell["acknowledged"] += d["acknowledged"]
-        cell["departments"] += 1
-    by_region = sorted(({**c, "ack_rate": _rate(c["acknowledged"], c["total"])} for c in regions.values()),
-                       key=lambda c: (c["ack_rate"], str(c["region"])))
+
+
+def _summary(repo: Any, notice_id: str, recipients: int, acknowledged: int) -> dict[str, Any]:
     return {"recipients": recipients, "acknowledged": acknowledged, "ack_rate": _rate(acknowledged, recipients),
-            "by_region": by_region, "by_department": by_department}
+            "by_region": _by_region(repo.regions(notice_id)), "by_department": _by_department(repo.departments(notice_id))}
 
 
 def _rate(done: int, total: int) -> float:
@@ -328,7 +332,7 @@ def _perform(notice: Notice, action: FollowupAction) -> bool:
         elif action.stage == "final_report" and action.stats is not None:
             repo = repository()
             _, meta = repo.get(notice.id or "")
-            summary = _summary(repo.departments(notice.id or ""), int(meta.get("recipient_count", 0)),
+            summary = _summary(repo, notice.id or "", int(meta.get("recipient_count", 0)),
                                int(meta.get("acknowledged", 0)))
             few = action.stats.pending if len(action.stats.pending) <= LEADER_NOTE_NAMES else []
             base = digests.digest_config().base_url.rstrip("/")
