@@ -66,3 +66,15 @@ def test_expenses_leave_and_zero_balance_on_a_workday(start_company) -> None:
     assert refused["outcome"] == "auto_reject"
     told = [t for t in company.texts("lisi") if refused["id"] in t]
     assert told and "调休" in told[0] and "事假" in told[0] and "病假" not in told[0], told
+
+
+def test_the_general_managers_own_expense_is_decided_by_a_person(start_company) -> None:
+    company = start_company("2026-05-06T10:00:00+08:00", people=["wangjianguo", "zhaomin", "qianjin"])
+    # Nobody is above 王建国: his department-head stage is skipped and finance decides, never "system"
+    mine = _submit(company, "wangjianguo", "expense", {"amount": 990, "reason": "客户招待午餐", "invoice_no": "INV-G1"})
+    assert mine["outcome"] == "route" and _status(company, mine["id"]) != "approved"
+    card = company.card("qianjin", "客户招待午餐")
+    assert set(card["keys"]) == {"approve", "reject"}
+    company.click("qianjin", card["task_id"], "approve")
+    assert _status(company, mine["id"]) == "approved"
+    assert any(mine["id"] in t and "已通过" in t for t in company.texts("wangjianguo"))

@@ -131,3 +131,24 @@ def test_given_leave_ending_before_it_starts_when_evaluated_then_invalid_input(
     bad = request_of("leave", "wangwu", leave_type="sick", start="2026-03-06", end="2026-03-02", days=1)
     with pytest.raises(InvalidInput):
         evaluate(shipped("leave"), bad, make_context())
+
+
+def test_given_the_general_managers_own_small_expense_when_evaluated_then_finance_decides_not_the_system(
+    shipped, request_of, make_context
+):
+    # Nobody above the general manager: his department-head stage is skipped; a person still decides.
+    decision = evaluate(
+        shipped("expense"), request_of("expense", "wangjianguo", amount="990", reason="招待"), make_context()
+    )
+    assert decision.outcome == "route"
+    live = [(s.name, s.approvers) for s in decision.route if not s.skipped]
+    assert live == [("兜底审批", ["zhaomin", "qianjin"])]
+
+
+def test_given_no_fallback_resolves_when_the_route_is_empty_then_rejected_with_the_reason(
+    shipped, request_of, make_context, templates
+):
+    ruleset = shipped("expense", fallback_approvers=["user:nobody-here"])
+    decision = evaluate(ruleset, request_of("expense", "wangjianguo", amount="990", reason="招待"), make_context())
+    assert decision.outcome == "auto_reject" and decision.route == []
+    assert decision.reason == templates.text("explanations", "no_approver")

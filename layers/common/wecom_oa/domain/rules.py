@@ -466,6 +466,10 @@ class RuleSet(BaseModel):
     rows: list[Row] = Field(min_length=1)
     default: DefaultRow | None = None
     prechecks: list[PreCheckConfig] = Field(default_factory=list)
+    # Who decides when the route leaves no person (the top of the hierarchy, everyone skipped):
+    # the first spec that resolves to someone other than the applicant. None resolving: rejected
+    # with a reason. Never approved by nobody.
+    fallback_approvers: list[str] = Field(default_factory=list)
 
     _compiled: CompiledRuleSet | None = PrivateAttr(default=None)
 
@@ -851,6 +855,13 @@ def _decide(
     deciding = [r for r in matched if r.outcome == outcome]
     suggestion = _suggestion(deciding, values, texts)
     reason = "；".join(r.reason for r in deciding if r.reason) or None
+    if outcome == "route" and all(st.skipped or not st.approvers for st in route):
+        fallback = _fallback_stage(ruleset, len(route) + 1, applicant, form, context.directory, texts)
+        if fallback is not None:
+            route.append(fallback)
+        else:  # nobody could decide: refused with the reason, never approved by "system"
+            outcome, reason = "auto_reject", texts.text("explanations", "no_approver")
+            route = []
     explanation = _explain(ruleset, matched, trace, findings, outcome, route, texts)
     return Decision(
         type=ruleset.type, ruleset_version=ruleset.version, hit_policy=ruleset.hit_policy, outcome=outcome,
@@ -979,6 +990,18 @@ def resolve_stage(
         approvers, note = _fallback(index, stage, applicant, directory, texts)
         notes.append(note)
     return _resolved(index, stage, directory, approvers, notes)
+
+
+def _fallback_stage(ruleset: RuleSet, index: int, applicant: User, form: Mapping[str, Any], directory: Directory,
+                    texts: ApprovalTemplates) -> ResolvedStage | None:
+    for spec in ruleset.fallback_approvers:
+        people = [u for u in _unique(_resolve_spec(spec, applicant, form, directory))
+                  if u != applicant.userid and _active(directory, u)]
+        if people:
+            stage = Stage(name=texts.text("explanations", "fallback_stage_name"), approvers=[spec], mode="any")
+            note = texts.text("explanations", "fallback_stage", index=index, specs=spec)
+            return _resolved(index, stage, directory, people, [note])
+    return None
 
 
 def _resolved(
