@@ -27,10 +27,27 @@ def main() -> int:
             failed += 1
             section = f"## {path.stem}\n\nFAILED: {type(exc).__name__}: {exc}\n"
         print(section, flush=True)
-        sections.append(section.rstrip() + f"\n\n_(took {time.perf_counter() - started:.1f} s)_\n")
-    (HERE / "RESULTS.md").write_text("\n".join(sections), encoding="utf-8")
+        sections.append(f"<!-- {path.stem} -->\n" + section.rstrip()
+                        + f"\n\n_(took {time.perf_counter() - started:.1f} s)_\n")
+    results = HERE / "RESULTS.md"
+    if only and results.exists():  # a partial run replaces its own sections and keeps the others
+        sections = _splice(results.read_text(encoding="utf-8"), sections[1:])
+    results.write_text("\n".join(sections), encoding="utf-8")
     print(f"wrote {HERE / 'RESULTS.md'}")
     return 1 if failed else 0
+
+
+def _splice(existing: str, new_sections: list[str]) -> list[str]:
+    kept = existing.rstrip() + "\n"
+    for section in new_sections:
+        marker = section.split("\n", 1)[0]
+        start = kept.find(marker)
+        if start < 0:
+            kept += "\n" + section
+            continue
+        end = kept.find("<!-- bench_", start + len(marker))
+        kept = kept[:start] + section + ("\n" + kept[end:] if end >= 0 else "")
+    return [kept]
 
 
 if __name__ == "__main__":

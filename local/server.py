@@ -132,7 +132,14 @@ class LocalApp:
             missing = [k for k in ("userid", "task_id", "key") if not body.get(k)]
             if missing:
                 return ok({"error": {"code": "invalid_input", "message": f"missing {', '.join(missing)}"}}, 400)
-            return ok(self.simulator.click(body["userid"], body["task_id"], body["key"]))
+            selected = body.get("selected") or {}
+            if not isinstance(selected, dict):
+                return ok({"error": {"code": "invalid_input",
+                                     "message": "selected: give {question_key: option_id or [option_ids]}"}}, 400)
+            result = self.simulator.click(body["userid"], body["task_id"], body["key"], selected)
+            if result.get("status", 200) >= 400:
+                return ok({"error": {"code": "invalid_input", "message": result["error"]}}, result["status"])
+            return ok(result)
         if sub == "/schedules" and method == "GET":
             return ok([{"name": s.name, "expression": s.expression, "timezone": s.timezone,
                         "input": s.input} for s in self.stack.schedules.values()])
@@ -298,13 +305,17 @@ class CallbackSimulator:
                                create_time=int(get_clock().now().timestamp()))
         return {**self.post_event(xml), "msg_id": msg_id, "xml": xml}
 
-    def click(self, userid: str, task_id: str, key: str) -> dict[str, Any]:
+    def click(self, userid: str, task_id: str, key: str,
+              selected: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`userid` presses `key` on the card; for a select card (multiple_interaction) `selected`
+        maps question_key → option id(s); unselected questions send the card's preselected option."""
         from wecom_oa.clock import get_clock
         from wecom_oa.errors import OAError
         from wecom_oa.services.wiring import wecom_credentials
 
         try:
             card = self.sandbox.card_by_task_id(task_id)
+            items = _selected_items(card["card"], selected or {})
             response_code = self.sandbox.issue_click_response_code(task_id, userid, key)
         except OAError as exc:  # unknown card, a non-recipient, a key the card does not have
             return {"status": exc.status, "error": exc.message}
@@ -316,9 +327,29 @@ class CallbackSimulator:
                "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>"
                f"<EventKey><![CDATA[{key}]]></EventKey><TaskId><![CDATA[{task_id}]]></TaskId>"
                f"<CardType><![CDATA[{card_type}]]></CardType>"
-               f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode>"
+               f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode>{items}"
                f"<AgentID>{creds.agent_id}</AgentID></xml>")
         return {**self.post_event(xml), "response_code": response_code}
+
+
+def _selected_items(card: dict[str, Any], selected: dict[str, Any]) -> str:
+    """The callback's <SelectedItems> for a select card; an unknown question or option → InvalidInput."""
+    from wecom_oa.errors import InvalidInput
+
+    questions = {q["question_key"]: q for q in card.get("select_list") or []}
+    if unknown := sorted(set(selected) - set(questions)):
+        raise InvalidInput(f"selected: the card has no question {', '.join(unknown)}")
+    parts = []
+    for key, question in questions.items():
+        given = selected.get(key, question.get("selected_id"))
+        ids = [given] if isinstance(given, str) else list(given or [])
+        known = {o["id"] for o in question.get("option_list", [])}
+        if bad := [i for i in ids if i not in known]:
+            raise InvalidInput(f"selected.{key}: no option {', '.join(map(str, bad))}; options: {', '.join(sorted(known))}")
+        options = "".join(f"<OptionId><![CDATA[{i}]]></OptionId>" for i in ids)
+        parts.append(f"<SelectedItem><QuestionKey><![CDATA[{key}]]></QuestionKey>"
+                     f"<OptionIds>{options}</OptionIds></SelectedItem>")
+    return f"<SelectedItems>{''.join(parts)}</SelectedItems>" if parts else ""
 
 
 def main() -> None:

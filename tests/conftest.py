@@ -97,10 +97,18 @@ class LocalApp:
         except ValueError:
             return resp["statusCode"], resp["body"]
 
-    def click(self, userid: str, task_id: str, key: str) -> dict:
-        result = self.simulator.click(userid, task_id, key)
+    def click(self, userid: str, task_id: str, key: str, selected: dict | None = None) -> dict:
+        result = self.simulator.click(userid, task_id, key, selected)
         self.stack.drain()
         return result
+
+    def reject(self, userid: str, task_id: str, reason: str = "r0") -> dict:
+        """驳回 on an approval card, then 确认驳回 on the reason card it brings (`reason`: an option id)."""
+        self.click(userid, task_id, "reject")
+        reason_cards = [m for m in self.messages() if m["api"] == "message/send" and m["msgtype"] == "template_card"
+                        and (m.get("task_id") or "").startswith("rsn-") and userid in m["recipients"]["userids"]]
+        assert reason_cards, f"{userid} got no reason card after 驳回"
+        return self.click(userid, reason_cards[-1]["task_id"], "reject_submit", {"reason": reason})
 
     def messages(self) -> list[dict]:
         return self.sandbox.messages()

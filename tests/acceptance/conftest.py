@@ -103,8 +103,9 @@ class Company:
         assert cards, f"{userid} has no card containing {contains!r}: {self.texts(userid)}"
         return cards[-1]
 
-    def click(self, userid: str, task_id: str, key: str) -> dict[str, Any]:
-        status, payload = self.call("POST", "/_sandbox/click", {"userid": userid, "task_id": task_id, "key": key})
+    def click(self, userid: str, task_id: str, key: str, selected: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = {"userid": userid, "task_id": task_id, "key": key, **({"selected": selected} if selected else {})}
+        status, payload = self.call("POST", "/_sandbox/click", body)
         assert status == 200, payload
         self.settle()
         return payload

@@ -53,13 +53,14 @@ def test_given_expense_over_1000_when_finance_then_manager_approve_then_two_stag
 def test_given_two_stage_expense_when_rejected_at_stage_1_then_rejected_and_stage_2_never_asked(app) -> None:
     a = submit(app, "expense", "zhangsan", {"amount": 3000, "reason": "团建"})
 
-    app.click("zhaomin", card_for(app, a["id"], "zhaomin")["task_id"], "reject")
+    app.reject("zhaomin", card_for(app, a["id"], "zhaomin")["task_id"])
 
     body = final(app, a["id"])
     assert body["status"] == "rejected" and body["decided_by"] == "zhaomin"
     assert [s["status"] for s in body["stages"]] == ["rejected", "pending"]
     assert cards_for(app, a["id"], "wangjianguo") == []
-    assert any("赵敏驳回" in t for t in texts_to(app, "zhangsan"))
+    assert any("赵敏驳回，原因：材料不全" in t for t in texts_to(app, "zhangsan")), texts_to(app, "zhangsan")
+    assert body["stages"][0]["reason"] == "材料不全"
 
 
 def test_given_all_mode_stage_when_one_approves_and_one_rejects_then_rejected(fast_rules) -> None:
@@ -70,7 +71,7 @@ def test_given_all_mode_stage_when_one_approves_and_one_rejects_then_rejected(fa
 
     app.click("zhaomin", card["task_id"], "approve")
     assert get(app, a["id"])["status"] == "pending"  # 会签: one approval is not enough
-    app.click("qianjin", card["task_id"], "reject")
+    app.reject("qianjin", card["task_id"])
 
     body = final(app, a["id"])
     assert body["status"] == "rejected" and body["ruleset_version"] == 7

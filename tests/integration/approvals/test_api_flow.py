@@ -56,7 +56,7 @@ def test_given_submitted_expense_when_approver_clicks_approve_then_get_shows_app
 def test_given_submitted_expense_when_rejected_then_get_shows_rejected(app) -> None:
     a = submit(app, "expense", "wangwu", {"amount": 200, "reason": "打车"})
 
-    app.click("wufang", card_for(app, a["id"], "wufang")["task_id"], "reject")
+    app.reject("wufang", card_for(app, a["id"], "wufang")["task_id"])
 
     body = final(app, a["id"])
     assert body["status"] == "rejected" and body["decided_by"] == "wufang"

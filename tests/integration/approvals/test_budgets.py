@@ -86,7 +86,7 @@ def test_given_approved_expense_when_finalize_runs_again_then_it_is_consumed_onc
 
 def test_given_rejected_expense_then_nothing_is_consumed(api) -> None:
     a = submit(api, "expense", "chenjing", {"amount": 300, "reason": "打车"})
-    api.click("fengtao", card_for(api, a["id"], "fengtao")["task_id"], "reject")
+    api.reject("fengtao", card_for(api, a["id"], "fengtao")["task_id"])
 
     assert final(api, a["id"])["status"] == "rejected"
     assert budget(api)["spent"] == "0"

@@ -22,18 +22,34 @@ def _summaries_with(app, needle: str) -> list[str]:
             if m["msgtype"] == "markdown" and "待办汇总" in (m.get("content") or "") and needle in m["content"]]
 
 
-def _texts_to(app, userid: str) -> list[str]:
-    return [m["content"] for m in app.messages() if m["msgtype"] == "text" and m["recipients"]["userids"] == [userid]]
-
-
 def test_given_a_new_task_when_created_then_the_owner_is_messaged_with_due_time_and_link(local_app) -> None:
     status, task = _create(local_app)
 
     assert status == 201, task
     assert (task["status"], task["owner_name"], task["group"]) == ("open", "张三", "proj-apollo")
     assert task["link"] == f"https://oa.test/tasks/{task['id']}"
-    texts = _texts_to(local_app, "zhangsan")
-    assert texts == [f"【待办】提交结项报告，截止 2025-10-13 17:00。详情：{task['link']}"]
+    cards = _cards_to(local_app, "zhangsan")
+    assert len(cards) == 1 and [b["key"] for b in cards[0]["card"]["button_list"]] == ["done"]
+    assert cards[0]["card"]["sub_title_text"] == f"【待办】提交结项报告，截止 2025-10-13 17:00。详情：{task['link']}"
+    assert cards[0]["card"]["card_action"]["url"] == task["link"]
+
+
+def test_given_a_task_card_when_the_owner_clicks_done_then_the_task_is_done_and_the_button_says_so(local_app) -> None:
+    _, task = _create(local_app)
+    card = _cards_to(local_app, "zhangsan")[0]
+
+    local_app.click("zhangsan", card["task_id"], "done")
+
+    _, after = local_app.http("GET", f"/tasks/{task['id']}")
+    assert (after["status"], after["done_by"]) == ("done", "zhangsan")
+    updates = [m for m in local_app.messages() if m["api"] == "message/update_template_card"
+               and m["task_id"] == card["task_id"]]
+    assert [u["replace_name"] for u in updates] == ["已完成"]
+
+
+def _cards_to(app, userid: str) -> list[dict]:
+    return [m for m in app.messages() if m["api"] == "message/send" and m["msgtype"] == "template_card"
+            and m["recipients"]["userids"] == [userid]]
 
 
 def test_given_an_open_task_when_the_summary_fires_then_it_is_listed_until_done(local_app, clock) -> None:
@@ -78,7 +94,7 @@ def test_given_an_external_id_when_the_same_task_is_posted_twice_then_one_task_a
     assert second["id"] == first["id"] and second["title"] == "提交结项报告"
     _, listed = local_app.http("GET", "/tasks", query="group=proj-apollo")
     assert listed["count"] == 1
-    assert len(_texts_to(local_app, "zhangsan")) == 1
+    assert len(_cards_to(local_app, "zhangsan")) == 1
 
 
 @pytest.mark.parametrize(("overrides", "field"), [
@@ -93,7 +109,7 @@ def test_given_an_invalid_task_when_posted_then_400_names_the_field(local_app, o
 
     assert status == 400, body
     assert field in [d["field"] for d in body["error"]["details"]]
-    assert _texts_to(local_app, "zhangsan") == []
+    assert _cards_to(local_app, "zhangsan") == []
 
 
 @pytest.mark.parametrize(("query", "field"), [("", "group"), ("group=proj-unknown", "group"),

@@ -91,6 +91,10 @@ class Keys:
         return {"pk": f"CARD#{task_id}", "sk": Keys.META}
 
     @staticmethod
+    def followup(userid: str) -> dict[str, str]:
+        return {"pk": f"FOLLOWUP#{userid}", "sk": Keys.META}
+
+    @staticmethod
     def callback_event(idempotency_key: str) -> dict[str, str]:
         return {"pk": f"EVENT#{idempotency_key}", "sk": Keys.META}
 

@@ -280,7 +280,7 @@ def view(approval_id: str) -> dict[str, Any]:
         mine = [{"userid": d["userid"], "decision": d["decision"], "round": d["round"], "at": d["at"]}
                 for d in decisions if d["stage"] == key]
         stages.append({k: st.get(k) for k in ("index", "name", "mode", "approvers", "approver_names", "status",
-                                               "round", "round_approvers", "decided_by", "decided_at")}
+                                               "round", "round_approvers", "decided_by", "decided_at", "reason")}
                       | {"decisions": mine})
     return {k: a.get(k) for k in ("id", "type", "applicant", "status", "outcome", "ruleset_version", "matched_rows",
                                    "explanation", "inputs", "form", "findings", "suggestion", "reason",
@@ -451,15 +451,33 @@ def stage_outcome(mode: str, round_approvers: list[str], decisions: dict[str, st
 
 
 def on_card_click(card: dict[str, Any], event: Any) -> None:
-    """An approver clicked approve/reject on a stage card (called by services.cards.on_click)."""
+    """An approver clicked on a stage card (called by services.cards.on_click): 同意 decides at
+    once; 驳回 first asks the reason (a select card, `on_reason_click`), the stage is rejected then."""
     from wecom_oa.adapters.wecom.cards import APPROVE, REJECT
 
-    ref, userid = card["ref"], event.from_user_name
-    approval_id, stage, round_ = ref["approval_id"], int(ref["stage"]), int(ref["round"])
-    log = {"approval_id": approval_id, "stage": stage, "userid": userid}
     if event.event_key not in (APPROVE, REJECT):
-        logger.warning("approval card click with an unknown key ignored", extra={**log, "key": event.event_key})
+        logger.warning("approval card click with an unknown key ignored",
+                       extra={**_click_log(card, event.from_user_name), "key": event.event_key})
         return
+    if event.event_key == APPROVE:
+        _decide_by_click(card, event.from_user_name, "approved")
+        return
+    a = _clickable_stage(card, event.from_user_name)
+    if a is None:
+        return
+    _send_reason_card(a, card, event.from_user_name)
+
+
+def _click_log(card: dict[str, Any], userid: str) -> dict[str, Any]:
+    ref = card["ref"]
+    return {"approval_id": ref["approval_id"], "stage": int(ref["stage"]), "userid": userid}
+
+
+def _clickable_stage(card: dict[str, Any], userid: str) -> dict[str, Any] | None:
+    """The approval when `userid` may still decide the card's stage; else None (a late click is
+    answered, a click from someone not (or not yet) in line is logged)."""
+    ref, log = card["ref"], _click_log(card, userid)
+    approval_id, stage, round_ = ref["approval_id"], int(ref["stage"]), int(ref["round"])
     a = repo().get(approval_id)
     st = dict(_stages(a))[stage]
     if st["status"] != "open" or int(st["round"]) != round_:
@@ -467,14 +485,26 @@ def on_card_click(card: dict[str, Any], event: Any) -> None:
         from wecom_oa.services import notifier
 
         notifier.answer_late_click(a, card["pk"].removeprefix("CARD#"), userid, st)
-        return
+        return None
     if userid not in st["round_approvers"] or (st["mode"] == "sequential" and userid != _next_in_line(approval_id, st)):
         logger.warning("approval click from someone who is not the stage's approver ignored", extra=log)
+        return None
+    return a
+
+
+def _decide_by_click(card: dict[str, Any], userid: str, decision: str, reason: str | None = None) -> None:
+    """Record `userid`'s decision on the stage card `card` and decide the stage when it is due."""
+    a = _clickable_stage(card, userid)
+    if a is None:
         return
-    decision = "approved" if event.event_key == APPROVE else "rejected"
+    ref, log = card["ref"], _click_log(card, userid)
+    approval_id, stage, round_ = ref["approval_id"], int(ref["stage"]), int(ref["round"])
+    st = dict(_stages(a))[stage]
     now = get_clock().now().isoformat()
-    if not repo().record_decision(approval_id, stage, userid, {"userid": userid, "stage": stage, "round": round_,
-                                                               "decision": decision, "at": now}):
+    entry = {"userid": userid, "stage": stage, "round": round_, "decision": decision, "at": now}
+    if reason:
+        entry["reason"] = reason
+    if not repo().record_decision(approval_id, stage, userid, entry):
         logger.info("second click by the same approver ignored", extra=log)
         return
     decisions = {d["userid"]: d["decision"] for d in repo().decisions(approval_id, stage)}
@@ -486,7 +516,7 @@ def on_card_click(card: dict[str, Any], event: Any) -> None:
             notifier.send_stage_card(approval_id, stage, round_, card["task_token"],
                                      [_next_in_line(approval_id, st)])
         return
-    if not _decide_stage(approval_id, stage, outcome, userid):
+    if not _decide_stage(approval_id, stage, outcome, userid, reason=reason if outcome == "rejected" else None):
         return  # another click or the timeout decided the stage first
     decided = repo().get(approval_id)
     _close_round_cards(decided, stage, round_, outcome)
@@ -497,6 +527,71 @@ def on_card_click(card: dict[str, Any], event: Any) -> None:
         notifier.close_stage_cards(decided, stage, round_, outcome, userid)
     except OAError:  # the decision stands; the final update retries the cards left live
         logger.exception("stage cards not updated", extra=log)
+
+
+def _send_reason_card(a: dict[str, Any], stage_card: dict[str, Any], userid: str) -> None:
+    """The select card of configured reasons (cards.yaml `reject_reason`) to the approver."""
+    from wecom_oa.adapters.wecom.cards import new_task_id
+    from wecom_oa.services import notifier
+
+    task_id = new_task_id("rsn")
+    cards.register_card(task_id, "approval_reason", recipients=[userid],
+                        ref={"stage_task_id": stage_card["pk"].removeprefix("CARD#"), "approval_id": a["id"]})
+    card = notifier.builder().reject_reason_card(task_id=task_id, type_name=type_name(a["type"]),
+                                                 applicant_name=notifier.display_name(a["applicant"]),
+                                                 approval_id=a["id"])
+    wiring.sender().send_template_card(card, touser=[userid])
+
+
+def on_reason_click(card: dict[str, Any], event: Any) -> None:
+    """确认驳回 on the reason card: a configured reason rejects the stage with it; 其他 asks for
+    the approver's own words (a follow-up answered in the chat)."""
+    from wecom_oa.adapters.wecom.cards import OTHER_REASON, REASON_QUESTION, REJECT_SUBMIT
+    from wecom_oa.services import followups, notifier
+
+    userid = event.from_user_name
+    if event.event_key != REJECT_SUBMIT:
+        logger.warning("reason card click with an unknown key ignored", extra={"key": event.event_key})
+        return
+    chosen = next((i.option_ids[0] for i in event.selected_items
+                   if i.question_key == REASON_QUESTION and i.option_ids), OTHER_REASON)
+    stage_card = cards.get_card(card["ref"]["stage_task_id"])
+    if stage_card is None:
+        return
+    reason = notifier.builder().reject_reason_text(chosen)
+    if reason is None:
+        a = repo().get(card["ref"]["approval_id"])
+        followups.ask(userid, "approval_reject", {"stage_task_id": card["ref"]["stage_task_id"]},
+                      texts().text("messages", "reject_reason_prompt", type_name=type_name(a["type"]),
+                                   approval_id=a["id"], applicant_name=notifier.display_name(a["applicant"])))
+        return
+    _decide_by_click(stage_card, userid, "rejected", reason)
+    _grey_out(card, userid)
+
+
+def on_reject_followup(question: dict[str, Any], text: str, _key: str) -> None:
+    """The approver's own words for 其他: the stage is rejected with them."""
+    stage_card = cards.get_card(question["ref"]["stage_task_id"])
+    if stage_card is not None and text:
+        _decide_by_click(stage_card, question["pk"].removeprefix("FOLLOWUP#"), "rejected", text[:200])
+
+
+def _grey_out(card: dict[str, Any], userid: str) -> None:
+    from wecom_oa.services import notifier
+
+    code = cards.take_response_code(card["pk"].removeprefix("CARD#"), userid)
+    if code is None:
+        return
+    try:
+        wiring.wecom_client().update_template_card(code, userids=[userid],
+                                                   replace_name=notifier.builder().final_button_text("rejected"))
+    except OAError:  # cosmetic: the decision is stored
+        logger.warning("reason card not updated", extra={"userid": userid})
+
+
+def stage_states(a: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """(stage number, state) of every stage of the approval item, in order."""
+    return list(_stages(a))
 
 
 def _next_in_line(approval_id: str, st: dict[str, Any]) -> str | None:

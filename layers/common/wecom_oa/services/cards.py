@@ -25,6 +25,8 @@ from wecom_oa.observability import logger
 # kind → "module:function" taking (card_record, click_event)
 CARD_HANDLERS = {
     "approval_stage": "wecom_oa.services.approvals:on_card_click",
+    "approval_reason": "wecom_oa.services.approvals:on_reason_click",
+    "task": "wecom_oa.services.tasks:on_card_click",
     "notice_ack": "wecom_oa.services.notices:on_ack_click",
     "ticket": "wecom_oa.services.tickets:on_card_click",
 }

@@ -65,9 +65,11 @@ def _contact_change(event: Any) -> None:
 
 
 def _chat_message(event: Any) -> None:
-    from wecom_oa.services import tickets
+    """A text to the app answers the sender's open follow-up question, else may open a ticket."""
+    from wecom_oa.services import followups, tickets
 
-    tickets.on_chat_message(event)
+    if not followups.answer(event):
+        tickets.on_chat_message(event)
 
 
 def _deferred_send(message: Any) -> None:

@@ -21,7 +21,7 @@ from wecom_oa.settings import get_settings
 SEND_CODE = "@send"  # response_codes entry holding message/send's code (updates every recipient)
 
 
-def _builder() -> Any:
+def builder() -> Any:
     from wecom_oa.adapters.wecom.cards import CardBuilder
 
     return CardBuilder(timezone=get_settings().default_timezone)
@@ -77,7 +77,7 @@ def send_stage_card(approval_id: str, stage: int, round_: int, token: str, recip
         app_table().update(Keys.card_task(task_id), set_fields={"task_token": token})
     st = a["stages"][str(stage)]
     flags = [f["message"] for f in a.get("findings") or [] if f.get("severity") == "flag"]
-    card = _builder().approval_card(
+    card = builder().approval_card(
         task_id=task_id, approval_id=approval_id, type_name=approvals.type_name(a["type"]),
         applicant=a["applicant"], applicant_name=a.get("applicant_name") or a["applicant"],
         submitted_at=_when(a["created_at"]), fields=_fields(a), flags=flags, stage=stage, stage_name=st["name"])
@@ -98,21 +98,33 @@ def outcome(task: OutcomeTask) -> dict[str, Any]:
     a = approvals.repo().get(task.approval_id)
     approved = a["status"] == "approved"
     by = a.get("decided_by") or approvals.SYSTEM
-    by_name = _name(by)
+    by_name = display_name(by)
     updated = sum(_finalize_card(a, task_id, info, approved, by_name) for task_id, info in (a.get("cards") or {}).items())
     t = approvals.texts()
     key = "approved" if approved else "rejected"
-    content = t.text("messages", key, type_name=approvals.type_name(a["type"]), approval_id=a["id"], by_name=by_name)
+    reason = None if approved else _rejection_reason(a)
+    if reason:
+        key = "rejected_with_reason"
+    content = t.text("messages", key, type_name=approvals.type_name(a["type"]), approval_id=a["id"], by_name=by_name,
+                     **({"reason": reason} if reason else {}))
     wiring.sender().send_text(content, touser=[a["applicant"]], duplicate_check=True)
     handovers = send_handover(a) if approved else 0
     return {"cards_updated": updated, "handover": handovers}
+
+
+def _rejection_reason(a: dict[str, Any]) -> str | None:
+    """The reason the rejecting approver gave (a timeout's code is not a person's reason)."""
+    for _, st in approvals.stage_states(a):
+        if st.get("status") == "rejected" and st.get("decided_by") not in (None, approvals.SYSTEM):
+            return st.get("reason") or None
+    return None
 
 
 def close_stage_cards(a: dict[str, Any], stage: int, round_: int, outcome: str, by: str) -> int:
     """A decided stage's cards show the decision to every recipient at once (the other approvers
     of an 或签 stage, the rest of a 会签): nobody keeps live buttons for a step that is over.
     Returns how many card updates were made."""
-    by_name = _name(by)
+    by_name = display_name(by)
     return sum(_finalize_card(a, task_id, info, outcome == "approved", by_name)
                for task_id, info in (a.get("cards") or {}).items()
                if int(info["stage"]) == stage and int(info["round"]) == round_)
@@ -124,16 +136,16 @@ def answer_late_click(a: dict[str, Any], task_id: str, userid: str, st: dict[str
     decided_by = st.get("decided_by") or a.get("decided_by") or approvals.SYSTEM
     approved = (st.get("status") or a.get("status")) == "approved"
     info = (a.get("cards") or {}).get(task_id) or {"recipients": [userid]}
-    _finalize_card(a, task_id, {**info, "recipients": [userid]}, approved, _name(decided_by))
+    _finalize_card(a, task_id, {**info, "recipients": [userid]}, approved, display_name(decided_by))
     t = approvals.texts()
-    words = _builder().t.approval_final
+    words = builder().t.approval_final
     decision = words.approved if approved else words.rejected
     wiring.sender().send_text(t.text("messages", "late_click", type_name=approvals.type_name(a["type"]),
-                                     approval_id=a["id"], by_name=_name(decided_by), decision=decision),
+                                     approval_id=a["id"], by_name=display_name(decided_by), decision=decision),
                               touser=[userid])
 
 
-def _name(userid: str) -> str:
+def display_name(userid: str) -> str:
     if userid == approvals.SYSTEM:
         return approvals.texts().text("messages", "system_actor")
     try:
@@ -145,7 +157,7 @@ def _name(userid: str) -> str:
 def _finalize_card(a: dict[str, Any], task_id: str, info: dict[str, Any], approved: bool, by_name: str) -> int:
     """Update one card for every recipient: a clicker's own code first, the send code for the rest.
     Codes are single-use (`take_response_code` consumes them), so a retry never reuses one."""
-    card = _builder().approval_final_card(
+    card = builder().approval_final_card(
         task_id=task_id, approval_id=a["id"], type_name=approvals.type_name(a["type"]),
         applicant_name=a.get("applicant_name") or a["applicant"], approved=approved, by_name=by_name,
         decided_at=_when(a.get("decided_at") or get_clock().now().isoformat()), fields=_fields(a))
@@ -196,7 +208,7 @@ def _handover_colleagues(a: dict[str, Any]) -> list[str]:
 
 
 def _applicant_name(a: dict[str, Any]) -> str:
-    return a.get("applicant_name") or _name(a["applicant"])
+    return a.get("applicant_name") or display_name(a["applicant"])
 
 
 def _to_handover(a: dict[str, Any], message: str, to: list[str]) -> int:

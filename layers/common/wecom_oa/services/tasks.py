@@ -118,12 +118,49 @@ def _notify_once(item: Mapping[str, Any]) -> None:
     due = _due_text(item.get("due_at"))
     content = texts().text("messages", "created", title=item["title"], due=due, link=link(item["id"]))
     try:
-        wiring.sender().send_text(content, touser=[item["owner"]])
+        _send_task_card(item, due, content)
     except OAError as exc:
         logger.warning("task owner not messaged", extra={"task_id": item["id"], "error": exc.code})
         metrics.add_metric(name="TaskNotifyFailed", unit="Count", value=1)
         return
     repo().mark_notified(item["id"], get_clock().now())
+
+
+def _send_task_card(item: Mapping[str, Any], due: str, content: str) -> None:
+    """The owner's to-do card with a 完成 button (cards.yaml `task`); the text is the message."""
+    from wecom_oa.adapters.wecom.cards import CardBuilder, new_task_id
+    from wecom_oa.services import cards
+
+    card_task_id = new_task_id("tsk")
+    cards.register_card(card_task_id, "task", ref={"task_id": item["id"]}, recipients=[item["owner"]])
+    card = CardBuilder(timezone=get_settings().default_timezone).task_card(
+        task_id=card_task_id, title=item["title"][:40], due=due, link=link(item["id"]), content=content)
+    wiring.sender().send_template_card(card, touser=[item["owner"]])
+
+
+def on_card_click(card: Mapping[str, Any], event: Any) -> None:
+    """完成 on the to-do card: the task is done by the clicker and the button reads 已完成."""
+    from wecom_oa.adapters.wecom.cards import DONE, CardBuilder
+    from wecom_oa.services import cards
+
+    if event.event_key != DONE:
+        logger.warning("task card click with an unknown key ignored", extra={"key": event.event_key})
+        return
+    task_id, userid = card["ref"]["task_id"], event.from_user_name
+    try:
+        done(task_id, by=userid)
+    except OAError as exc:  # cancelled meanwhile: nothing to do
+        logger.info("task card click had no effect", extra={"task_id": task_id, "reason": exc.message})
+        return
+    code = cards.take_response_code(card["pk"].removeprefix("CARD#"), userid)
+    if code is None:
+        return
+    try:
+        wiring.wecom_client().update_template_card(
+            code, userids=[userid],
+            replace_name=CardBuilder(timezone=get_settings().default_timezone).final_button_text("done"))
+    except OAError:  # cosmetic: the task is done
+        logger.warning("task card not updated", extra={"task_id": task_id})
 
 
 def _due_text(due_at: str | None) -> str:

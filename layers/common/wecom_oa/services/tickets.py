@@ -115,6 +115,8 @@ def act(ticket_id: str, body: dict[str, Any]) -> dict[str, Any]:
     _tell_customer(outcome)
     if action in TIMER_ACTIONS:
         _arm(ticket_id)
+    if action == "accept":
+        _send_actions_card(ticket_id)
     return view(ticket_id)
 
 
@@ -535,19 +537,23 @@ def _claim_chat_ticket_id(event_key: str) -> str:
 
 
 def on_card_click(card: dict[str, Any], event: Any) -> None:
-    """`accept` on the ticket card: the clicker accepts the ticket (stopping the first-response
-    clock and its escalations) and their button turns into 已接单. A click after someone else
-    accepted, or on a closed ticket, changes nothing."""
-    if event.event_key != "accept":
+    """Clicks on ticket cards, where the handler is: `accept` on the assignment card (the clicker
+    accepts; their button turns into 已接单; they get the handling card), then 解决 / 转派 / 备注 on
+    the handling card and 确认转派 on the transfer card. A click that the ticket's status no longer
+    allows (someone else accepted, the ticket closed) changes nothing."""
+    from wecom_oa.adapters.wecom import cards as card_keys
+
+    handlers = {card_keys.ACCEPT: _click_accept, card_keys.RESOLVE: _click_resolve,
+                card_keys.TRANSFER: _click_transfer, card_keys.COMMENT: _click_comment,
+                card_keys.TRANSFER_SUBMIT: _click_transfer_submit}
+    handler = handlers.get(event.event_key)
+    if handler is None:
         logger.warning("unexpected button on a ticket card", extra={"key": event.event_key})
         return
-    ticket_id = card["ref"]["ticket_id"]
-    userid = event.from_user_name
-    try:
-        act(ticket_id, {"action": "accept", "by": userid})
-    except Conflict as exc:  # illegal transition (already accepted/closed) or a concurrent change
-        logger.info("ticket card click had no effect", extra={"ticket_id": ticket_id, "reason": exc.message})
-        return
+    handler(card, event)
+
+
+def _grey_out(card: dict[str, Any], userid: str, state: str) -> None:
     from wecom_oa.services import cards
 
     code = cards.take_response_code(card["pk"].removeprefix("CARD#"), userid)
@@ -555,9 +561,157 @@ def on_card_click(card: dict[str, Any], event: Any) -> None:
         return
     try:
         wiring.wecom_client().update_template_card(
-            code, userids=[userid], replace_name=_card_builder().final_button_text("accepted"))
-    except Exception:  # noqa: BLE001 - the acceptance is stored; the button update is cosmetic
-        logger.exception("ticket card update failed", extra={"ticket_id": ticket_id})
+            code, userids=[userid], replace_name=_card_builder().final_button_text(state))
+    except Exception:  # noqa: BLE001 - the change is stored; the button update is cosmetic
+        logger.exception("ticket card update failed", extra={"ticket_id": card["ref"]["ticket_id"]})
+
+
+def _act_from_card(ticket_id: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return act(ticket_id, body)
+    except Conflict as exc:  # illegal transition (already accepted/closed) or a concurrent change
+        logger.info("ticket card click had no effect", extra={"ticket_id": ticket_id, "reason": exc.message})
+        return None
+
+
+def _click_accept(card: dict[str, Any], event: Any) -> None:
+    if _act_from_card(card["ref"]["ticket_id"], {"action": "accept", "by": event.from_user_name}) is not None:
+        _grey_out(card, event.from_user_name, "accepted")
+
+
+def _send_actions_card(ticket_id: str) -> None:
+    """The handler's card after an accept: 解决 / 转派 / 备注 (best effort, like every message)."""
+    from wecom_oa.adapters.wecom.cards import new_task_id
+    from wecom_oa.services import cards
+
+    detail = view(ticket_id, with_history=False)
+    assignee = detail.get("assignee")
+    if not assignee:
+        return
+    task_id = new_task_id("tka")
+    cards.register_card(task_id, "ticket", ref={"ticket_id": ticket_id}, recipients=[assignee])
+    card = _card_builder().ticket_actions_card(
+        task_id=task_id, ticket_id=ticket_id, title=detail["title"], status_label=_status_label(detail["status"]),
+        assignee_name=_display_name(assignee))
+    try:
+        wiring.sender().send_template_card(card, touser=[assignee])
+    except Exception:  # noqa: BLE001 - the acceptance is committed; the card is a convenience
+        logger.exception("ticket actions card failed", extra={"ticket_id": ticket_id})
+
+
+def _status_label(status: str) -> str:
+    return str(catalog().status_labels.get(status, status))
+
+
+def _click_resolve(card: dict[str, Any], event: Any) -> None:
+    _try_resolve(card["ref"]["ticket_id"], event.from_user_name, {}, asked_by=event.idempotency_key, card=card)
+
+
+def _try_resolve(ticket_id: str, userid: str, fields: dict[str, Any], *, asked_by: str,
+                 card: dict[str, Any] | None = None, problem: str | None = None) -> None:
+    """Resolve with the fields collected so far; a required field still missing is asked for in
+    the chat (one at a time), with the previous answer's problem when there was one."""
+    from wecom_oa.services import followups
+
+    try:
+        act(ticket_id, {"action": "resolve", "by": userid, "fields": fields})
+    except InvalidInput as exc:
+        missing = [d["field"].removeprefix("fields.") for d in exc.details or []
+                   if isinstance(d, dict) and str(d.get("field", "")).startswith("fields.")]
+        if not missing:
+            raise
+        detail = view(ticket_id, with_history=False)
+        field_map = catalog().template_for(detail["type"]).field_map
+        if given := [k for k in missing if k in fields]:  # an answer given is itself wrong: say so, ask again
+            bad = field_map[given[0]]
+            problem = _render("followup.invalid", {"label": bad.label, "value": str(fields[bad.key])[:50]})
+            fields = {k: v for k, v in fields.items() if k != bad.key}
+            missing = given
+        spec = field_map[missing[0]]
+        options = "、".join(o.label for o in spec.options)
+        hint = (_render("followup.options", {"options": options}) if options
+                else texts().get(f"followup.hint_{spec.type.value}", ""))
+        prompt = _render("followup.field", {"ticket_id": ticket_id, "title": detail["title"], "label": spec.label,
+                                            "hint": hint,
+                                            "problem": problem or ""})
+        followups.ask(userid, "ticket", {"ticket_id": ticket_id, "action": "resolve", "field": spec.key,
+                                         "fields": fields}, prompt, asked_by=asked_by)
+        return
+    except Conflict as exc:
+        logger.info("ticket resolve had no effect", extra={"ticket_id": ticket_id, "reason": exc.message})
+        return
+    if card is not None:
+        _grey_out(card, userid, "resolved")
+
+
+def _click_comment(card: dict[str, Any], event: Any) -> None:
+    from wecom_oa.services import followups
+
+    ticket_id = card["ref"]["ticket_id"]
+    detail = view(ticket_id, with_history=False)
+    followups.ask(event.from_user_name, "ticket", {"ticket_id": ticket_id, "action": "comment"},
+                  _render("followup.comment", {"ticket_id": ticket_id, "title": detail["title"]}),
+                  asked_by=event.idempotency_key)
+
+
+def on_followup(question: dict[str, Any], text: str, key: str) -> None:
+    """The handler's chat answer to a ticket question: a comment, or a field needed to resolve."""
+    ref, userid = question["ref"], question["pk"].removeprefix("FOLLOWUP#")
+    if ref["action"] == "comment":
+        try:
+            act(ref["ticket_id"], {"action": "comment", "by": userid, "comment": text[:2000]})
+        except (Conflict, InvalidInput) as exc:
+            logger.info("ticket comment had no effect", extra={"ticket_id": ref["ticket_id"], "reason": exc.message})
+        return
+    spec = catalog().template_for(view(ref["ticket_id"], with_history=False)["type"]).field_map[ref["field"]]
+    value: Any = next((o.value for o in spec.options if text in (o.label, o.value)), text)
+    if spec.type in ("money", "number"):
+        value = text.removesuffix("元").strip()
+    _try_resolve(ref["ticket_id"], userid, {**ref["fields"], spec.key: value}, asked_by=key)
+
+
+def _click_transfer(card: dict[str, Any], event: Any) -> None:
+    """The transfer card: the team's other people and the other teams, at most 10 choices."""
+    from wecom_oa.adapters.wecom.cards import MAX_SELECT_OPTIONS, new_task_id
+    from wecom_oa.services import cards
+
+    ticket_id, userid = card["ref"]["ticket_id"], event.from_user_name
+    detail = view(ticket_id, with_history=False)
+    team = catalog().team_map.get(detail.get("team") or "")
+    people = [u for u in dict.fromkeys((*(team.dispatchers if team else ()), *(team.backup if team else ())))
+              if u != detail.get("assignee")]
+    options = [(f"user:{u}", _display_name(u)) for u in people]
+    options += [(f"team:{t.key}", _card_builder().team_option(t.label)) for t in catalog().teams
+                if team is None or t.key != team.key]
+    if not options:
+        return
+    task_id = new_task_id("tkx")
+    cards.register_card(task_id, "ticket", ref={"ticket_id": ticket_id}, recipients=[userid])
+    choice = _card_builder().ticket_transfer_card(task_id=task_id, ticket_id=ticket_id, title=detail["title"],
+                                                  status_label=_status_label(detail["status"]),
+                                                  options=options[:MAX_SELECT_OPTIONS])
+    wiring.sender().send_template_card(choice, touser=[userid])
+
+
+def _click_transfer_submit(card: dict[str, Any], event: Any) -> None:
+    from wecom_oa.adapters.wecom.cards import TRANSFER_QUESTION
+
+    chosen = next((i.option_ids[0] for i in event.selected_items
+                   if i.question_key == TRANSFER_QUESTION and i.option_ids), None)
+    if chosen is None or ":" not in chosen:
+        logger.warning("transfer submitted without a choice", extra={"ticket_id": card["ref"]["ticket_id"]})
+        return
+    kind, value = chosen.split(":", 1)
+    target = {"assignee": value} if kind == "user" else {"team": value}
+    body = {"action": "transfer", "by": event.from_user_name, "to": target,
+            "reason": _render("followup.transfer_reason", {"by": _display_name(event.from_user_name)})}
+    try:
+        done = _act_from_card(card["ref"]["ticket_id"], body)
+    except InvalidInput as exc:
+        logger.info("ticket transfer refused", extra={"ticket_id": card["ref"]["ticket_id"], "reason": exc.message})
+        return
+    if done is not None:
+        _grey_out(card, event.from_user_name, "transferred")
 
 
 # ------------------------------------------------------------------------------ HTTP routes

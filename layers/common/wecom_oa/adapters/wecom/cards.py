@@ -40,6 +40,11 @@ from wecom_oa.adapters.wecom.client import TASK_ID_RE
 from wecom_oa.errors import ConfigurationError, InvalidInput
 
 APPROVE, REJECT, ACCEPT, ACK = "approve", "reject", "accept", "ack"
+RESOLVE, TRANSFER, COMMENT, TRANSFER_SUBMIT, DONE, REJECT_SUBMIT = (
+    "resolve", "transfer", "comment", "transfer_submit", "done", "reject_submit")
+TICKET_ACTION_KEYS = (RESOLVE, TRANSFER, COMMENT)
+TRANSFER_QUESTION, REASON_QUESTION, OTHER_REASON = "transfer_to", "reason", "other"
+MAX_SELECT_OPTIONS = 10
 MAX_HORIZONTAL_ITEMS = 6
 _PREFIX_RE = re.compile(r"^[0-9A-Za-z_\-]{1,40}$")
 _formatter = string.Formatter()
@@ -173,6 +178,46 @@ class AckFinalTexts(_Section):
     replace_text: str
 
 
+class TicketActionTexts(_Section):
+    title: str
+    desc: str
+    buttons: dict[str, Button]
+    transfer_title: str
+    transfer_question: str
+    transfer_team: str
+    transfer_submit: Button
+    resolved: str
+    transferred: str
+
+    @model_validator(mode="after")
+    def _keys(self) -> TicketActionTexts:
+        if set(self.buttons) != set(TICKET_ACTION_KEYS):
+            raise ValueError(f"ticket_actions.buttons must be exactly {', '.join(TICKET_ACTION_KEYS)}")
+        return self
+
+
+class TaskTexts(_Section):
+    title: str
+    desc: str
+    button: Button
+    done: str
+
+
+class RejectReasonTexts(_Section):
+    title: str
+    desc: str
+    question: str
+    reasons: list[str]
+    other: str
+    submit: Button
+
+    @model_validator(mode="after")
+    def _count(self) -> RejectReasonTexts:
+        if not 1 <= len(self.reasons) <= 9:  # WeCom's select shows at most 10 options, 'other' included
+            raise ValueError("reject_reason.reasons: give 1 to 9 reasons")
+        return self
+
+
 _APPROVAL_NAMES = {"type_name", "applicant_name", "applicant", "submitted_at", "approval_id", "stage",
                    "stage_name"}
 _TICKET_NAMES = {"title", "ticket_id", "priority_name", "due", "type_name", "reporter_name"}
@@ -193,6 +238,11 @@ ALLOWED_PLACEHOLDERS: dict[str, set[str]] = {
     **{f"duration.{f}": {"n"} for f in ("days", "hours", "minutes")},
     **{f"ack.{f}": {"title", "sender_name", "content", "deadline"} for f in ("title", "desc", "deadline")},
     "ack_final.result": {"title", "acked_at"},
+    **{f"ticket_actions.{f}": {"title", "ticket_id", "status_label", "assignee_name"}
+       for f in ("title", "desc", "transfer_title")},
+    "ticket_actions.transfer_team": {"team_label"},
+    **{f"task.{f}": {"title", "due", "link"} for f in ("title", "desc")},
+    **{f"reject_reason.{f}": {"type_name", "applicant_name", "approval_id"} for f in ("title", "desc")},
 }
 
 
@@ -207,6 +257,9 @@ class CardTemplates(_Section):
     duration: DurationTexts
     ack: AckTexts
     ack_final: AckFinalTexts
+    ticket_actions: TicketActionTexts
+    task: TaskTexts
+    reject_reason: RejectReasonTexts
 
     @model_validator(mode="after")
     def _placeholders(self) -> CardTemplates:
@@ -352,7 +405,9 @@ class CardBuilder:
     def final_button_text(self, kind: str) -> str:
         """Text for `update_template_card(replace_name=…)`: approved, rejected, accepted or acked."""
         texts = {"approved": self.t.approval_final.approved, "rejected": self.t.approval_final.rejected,
-                 "accepted": self.t.ticket.accepted, "acked": self.t.ack_final.replace_text}
+                 "accepted": self.t.ticket.accepted, "acked": self.t.ack_final.replace_text,
+                 "resolved": self.t.ticket_actions.resolved, "transferred": self.t.ticket_actions.transferred,
+                 "done": self.t.task.done}
         if kind not in texts:
             raise InvalidInput(f"unknown final state {kind!r}; expected one of {sorted(texts)}")
         return texts[kind]
@@ -428,3 +483,68 @@ class CardBuilder:
         card["sub_title_text"] = "\n".join(x for x in (content, result) if x)
         card["replace_text"] = self.t.ack_final.replace_text
         return card
+
+    # -- actions where people are: a ticket's next steps, a to-do's 完成, a rejection's reason ---
+    def _choice_card(self, task_id: str, title: str, desc: str, question_key: str, question: str,
+                     options: Sequence[tuple[str, str]], submit: Button, submit_key: str) -> dict[str, Any]:
+        """multiple_interaction: one select (WeCom: at most 10 options) and a submit button."""
+        if not 1 <= len(options) <= MAX_SELECT_OPTIONS:
+            raise InvalidInput(f"a select card takes 1 to {MAX_SELECT_OPTIONS} options, got {len(options)}")
+        card = self._base("multiple_interaction", title, desc, task_id)
+        card["select_list"] = [{"question_key": question_key, "title": question, "selected_id": options[0][0],
+                                "option_list": [{"id": i, "text": t[:16]} for i, t in options]}]
+        card["submit_button"] = {"text": submit.text, "key": submit_key}
+        return card
+
+    def ticket_actions_card(self, *, task_id: str, ticket_id: str, title: str, status_label: str,
+                            assignee_name: str, detail_url: str | None = None) -> dict[str, Any]:
+        """The handler's card: 解决 / 转派 / 备注."""
+        a = self.t.ticket_actions
+        values = {"title": title, "ticket_id": ticket_id, "status_label": status_label,
+                  "assignee_name": assignee_name}
+        card = self._base("button_interaction", render(a.title, values, where="ticket_actions.title"),
+                          render(a.desc, values, where="ticket_actions.desc"), task_id)
+        card["button_list"] = [{"text": a.buttons[k].text, "style": a.buttons[k].style, "key": k}
+                               for k in TICKET_ACTION_KEYS]
+        self._link(card, detail_url)
+        return card
+
+    def ticket_transfer_card(self, *, task_id: str, ticket_id: str, title: str, status_label: str,
+                             options: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        """Choose the new handler: option ids are `user:<userid>` or `team:<key>`."""
+        a = self.t.ticket_actions
+        values = {"title": title, "ticket_id": ticket_id, "status_label": status_label, "assignee_name": ""}
+        return self._choice_card(task_id, render(a.transfer_title, values, where="ticket_actions.transfer_title"),
+                                 render(a.desc, values, where="ticket_actions.desc"), TRANSFER_QUESTION,
+                                 a.transfer_question, options, a.transfer_submit, TRANSFER_SUBMIT)
+
+    def team_option(self, team_label: str) -> str:
+        return render(self.t.ticket_actions.transfer_team, {"team_label": team_label},
+                      where="ticket_actions.transfer_team")
+
+    def task_card(self, *, task_id: str, title: str, due: str, link: str, content: str) -> dict[str, Any]:
+        """A to-do with a 完成 button; the card opens the task's page."""
+        k = self.t.task
+        values = {"title": title, "due": due, "link": link}
+        card = self._base("button_interaction", render(k.title, values, where="task.title"),
+                          render(k.desc, values, where="task.desc"), task_id)
+        card["sub_title_text"] = content
+        card["button_list"] = [{"text": k.button.text, "style": k.button.style, "key": DONE}]
+        self._link(card, link)
+        return card
+
+    def reject_reason_card(self, *, task_id: str, type_name: str, applicant_name: str,
+                           approval_id: str) -> dict[str, Any]:
+        """After 驳回: the configured reasons plus 其他 (a text reply follows)."""
+        r = self.t.reject_reason
+        values = {"type_name": type_name, "applicant_name": applicant_name, "approval_id": approval_id}
+        options = [(f"r{i}", text) for i, text in enumerate(r.reasons)] + [(OTHER_REASON, r.other)]
+        return self._choice_card(task_id, render(r.title, values, where="reject_reason.title"),
+                                 render(r.desc, values, where="reject_reason.desc"), REASON_QUESTION,
+                                 r.question, options, r.submit, REJECT_SUBMIT)
+
+    def reject_reason_text(self, option_id: str) -> str | None:
+        """The reason an option id stands for; None for 其他 or an unknown id."""
+        if option_id.startswith("r") and option_id[1:].isdigit() and int(option_id[1:]) < len(self.t.reject_reason.reasons):
+            return self.t.reject_reason.reasons[int(option_id[1:])]
+        return None
