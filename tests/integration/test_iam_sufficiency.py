@@ -353,6 +353,10 @@ def _tickets(app: Any) -> None:
                                       "fields": {"device_name": "包装机", "location": "一号厂房"}}, status=201)
     wait_until(lambda: sum("工单升级" in (m.get("content") or "") and t["id"] in m["content"]
                            for m in app.messages()) >= 2, timeout=20, what="both escalation levels")
+    # Then time at its normal pace: at 50 000× a WeCom token lives 0.14 s, shorter than a busy call
+    from wecom_oa.clock import get_clock
+
+    _set_clock(VirtualClock(get_clock().now(), scale=1.0))
     [card] = [m for m in app.messages() if m["msgtype"] == "template_card" and (m.get("task_id") or "").startswith("tkt")]
     handler = card["recipients"]["userids"][0]
     assert app.click(handler, card["task_id"], "accept")["status"] == 200

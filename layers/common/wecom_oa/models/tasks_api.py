@@ -25,7 +25,7 @@ TaskStatus = Literal["open", "done", "cancelled"]
 def _known_group(value: str, info: ValidationInfo) -> str:
     groups: Collection[str] | None = (info.context or {}).get("groups")
     if groups is not None and value not in groups:
-        raise ValueError(f"unknown project group; one of {', '.join(sorted(groups)) or '(none configured)'}")
+        raise ValueError(f"unknown project group {value!r}; one of {', '.join(sorted(groups)) or '(none configured)'}")
     return value
 
 

@@ -157,8 +157,15 @@ def http_evaluate(request: ApiRequest) -> tuple[int, Any]:
 
 @route("POST", "/approvals")
 def http_create(request: ApiRequest) -> tuple[int, Any]:
+    from wecom_oa.services import people
+
     body = parse(SubmitApproval, request.json())
     req = CreateApproval.model_validate(body.model_dump(exclude={"channel"}))
+    people.require_member(req.applicant, "applicant")
+    handover = req.form.get("handover_to")
+    if handover:
+        people.require_members([handover] if isinstance(handover, str) else [str(u) for u in handover],
+                               "form.handover_to")
     return 201, submit(req, body.channel).model_dump(mode="json")
 
 

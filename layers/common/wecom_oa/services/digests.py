@@ -404,6 +404,9 @@ def post_reports(request: ApiRequest) -> tuple[int, dict[str, Any]]:
         fields = [".".join(str(p) for p in e["loc"]) for e in exc.errors(include_url=False, include_input=False)]
         raise InvalidInput(f"invalid daily report: {', '.join(fields)}",
                            details=[{"field": f} for f in fields]) from None
+    from wecom_oa.services import people
+
+    people.require_members([r.userid for r in post.reports], "reports.userid", active=False)  # history may name leavers
     store = ReportStore(app_table())
     now = get_clock().now()
     for report in post.reports:

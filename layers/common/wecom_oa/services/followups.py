@@ -24,7 +24,15 @@ HANDLERS = {
     "ticket": "wecom_oa.services.tickets:on_followup",
     "approval_reject": "wecom_oa.services.approvals:on_reject_followup",
 }
-CANCEL_WORDS = frozenset({"取消", "算了", "cancel"})
+
+
+def _texts() -> dict[str, Any]:
+    import yaml
+
+    from wecom_oa.settings import get_settings
+
+    path = get_settings().templates_dir / "followups.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def ask(userid: str, kind: str, ref: dict[str, Any], prompt: str, *, asked_by: str = "") -> None:
@@ -56,8 +64,12 @@ def answer(event: Any) -> bool:
         return False
     text = (getattr(event, "content", "") or "").strip()
     module_name, func = HANDLERS[item["kind"]].split(":")
-    if text in CANCEL_WORDS:
+    texts = _texts()
+    if text in set(texts.get("cancel_words") or ()):
+        from wecom_oa.services import wiring
+
         logger.info("follow-up cancelled by its person", extra={"kind": item["kind"]})
+        wiring.sender().send_text(texts["cancelled"], touser=[userid])
         return True
     getattr(importlib.import_module(module_name), func)(item, text, key)
     return True

@@ -89,7 +89,9 @@ def create_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
     `status` is `sending` until the worker has sent every batch)."""
     notice = parse_notice(request.json(), notice_id=secrets.token_hex(8), now=get_clock().now())
     directory = wiring.directory()
-    _require_member(directory, notice.sender, "sender")
+    from wecom_oa.services import people
+
+    people.require_member(notice.sender, "sender", directory=directory)
     expanded = _expand(notice, directory)
     if not expanded.userids:
         raise InvalidInput("the notice has no active recipients", details={"inactive": expanded.inactive})
@@ -160,17 +162,6 @@ def _department_info(directory: Any, ids: set[int | None]) -> dict[int, dict[str
             continue
         out[dept] = {"name": d.name, "region": region.id, "region_name": region.name}
     return out
-
-
-def _require_member(directory: Any, userid: str, field: str) -> None:
-    try:
-        user = directory.user(userid)
-    except NotFound:
-        raise InvalidInput(f"{field}: {userid!r} is not a member of the directory",
-                           details=[{"field": field, "problem": "unknown userid", "value": userid}]) from None
-    if user.status != 1:
-        raise InvalidInput(f"{field}: {userid!r} is not an active member",
-                           details=[{"field": field, "problem": "inactive member", "value": userid}])
 
 
 def send_ack_cards(notice: Notice, userids: Sequence[str], batch_size: int, *, done: set[int] | None = None,

@@ -301,6 +301,10 @@ def _done_route(request: ApiRequest) -> tuple[int, Any]:
         parsed = DoneRequest.model_validate(body)
     except ValidationError as exc:
         raise invalid_from_validation(exc) from None
+    if parsed.by:
+        from wecom_oa.services import people
+
+        people.require_actor(parsed.by)
     return 200, done(request.params["id"], parsed.by)
 
 

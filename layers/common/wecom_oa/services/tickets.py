@@ -85,10 +85,13 @@ def create(body: dict[str, Any], *, ticket_id: str | None = None) -> dict[str, A
     from wecom_oa.domain.sla import SlaState
     from wecom_oa.domain.tickets import new_ticket_id, open_ticket
     from wecom_oa.models.tickets_api import CreateTicketRequest
+    from wecom_oa.services import people
 
     request = CreateTicketRequest.model_validate(body).to_domain()
     now = get_clock().now()
     outcome = open_ticket(catalog(), request, ticket_id=ticket_id or new_ticket_id(now), now=now)
+    people.require_member(request.reporter, "reporter")  # after the body's own checks, before storing
+    _require_user_fields(request.type, request.fields)
     ticket = outcome.ticket
     _repo().create(ticket, outcome.entry)
     policy = policies().select(ticket.type, ticket.priority.value)
@@ -103,10 +106,16 @@ def create(body: dict[str, Any], *, ticket_id: str | None = None) -> dict[str, A
 
 def act(ticket_id: str, body: dict[str, Any]) -> dict[str, Any]:
     from wecom_oa.models.tickets_api import ActionRequest
+    from wecom_oa.services import people
 
     request = ActionRequest.model_validate(body)
-    now = get_clock().now()
+    people.require_actor(request.by)
     payload = request.payload()
+    if payload.to is not None and payload.to.assignee:
+        people.require_member(payload.to.assignee, "to.assignee")
+    if payload.fields:
+        _require_user_fields(str(_repo().get(ticket_id).type), payload.fields)
+    now = get_clock().now()
     outcome = _repo().apply(ticket_id, request.action, request.by, catalog=catalog(), now=now,
                             payload=payload, expected_version=request.version)
     action = outcome.entry.action if isinstance(outcome.entry.action, str) else outcome.entry.action.value
@@ -118,6 +127,20 @@ def act(ticket_id: str, body: dict[str, Any]) -> dict[str, Any]:
     if action == "accept":
         _send_actions_card(ticket_id)
     return view(ticket_id)
+
+
+def _require_user_fields(type_key: str, fields: dict[str, Any]) -> None:
+    """Fields of type `user` name members of the directory (400 naming the field and userid)."""
+    from wecom_oa.services import people
+
+    try:
+        template = catalog().template_for(type_key)
+    except Exception:  # noqa: BLE001 - an unknown type is reported by the domain's own validation
+        return
+    for key, value in fields.items():
+        spec = template.field_map.get(key)
+        if spec is not None and spec.type == "user" and isinstance(value, str) and value:
+            people.require_member(value, f"fields.{key}")
 
 
 def _tell_customer(outcome: Any) -> None:
@@ -666,7 +689,7 @@ def on_followup(question: dict[str, Any], text: str, key: str) -> None:
     spec = catalog().template_for(view(ref["ticket_id"], with_history=False)["type"]).field_map[ref["field"]]
     value: Any = next((o.value for o in spec.options if text in (o.label, o.value)), text)
     if spec.type in ("money", "number"):
-        value = text.removesuffix("元").strip()
+        value = text.removesuffix(texts().get("followup.money_unit", "")).strip()
     _try_resolve(ref["ticket_id"], userid, {**ref["fields"], spec.key: value}, asked_by=key)
 
 
