@@ -12,6 +12,11 @@ depends on how fast the machine is: quiet is an observed state, never a guessed 
 In-handler sleeps (the WeCom client's backoff of a second or two) return at once and leave time
 alone: a handler answering an HTTP request must not wait for a clock that only that request's
 caller can move.
+
+Delayed work of the services (a queue message due later, e.g. a failed send's next attempt) is a
+*timer*: `call_later(seconds, fn)` keeps it here, `next_deadline()` includes it, and the driver runs
+it (`run_due_timers()`) when it steps to its deadline, so SQS never holds a message whose delay is
+in virtual time.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class SteppedClock:
         self._now = start.astimezone(UTC)
         self._cond = threading.Condition()
         self._waiters: dict[int, Waiter] = {}
+        self._timers: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._timer_ids = itertools.count()
         self.activity = 0  # bumped on every change a quietness check must notice
 
     def now(self) -> datetime:
@@ -84,7 +91,27 @@ class SteppedClock:
     def next_deadline(self) -> datetime | None:
         with self._cond:
             ahead = [w.deadline for w in self._waiters.values() if w.deadline > self._now and w.alive()]
+            ahead += [t[0] for t in self._timers]
         return min(ahead, default=None)
+
+    def call_later(self, seconds: float, fn: Callable[[], None]) -> None:
+        """Run `fn` when the clock reaches now + `seconds` (by the driver, in deadline order)."""
+        with self._cond:
+            self._timers.append((self._now + timedelta(seconds=max(0.0, seconds)), next(self._timer_ids), fn))
+            self._timers.sort(key=lambda t: (t[0], t[1]))
+            self.activity += 1
+
+    def run_due_timers(self) -> int:
+        """Run every timer whose deadline has come (the driver's thread); returns how many ran."""
+        ran = 0
+        while True:
+            with self._cond:
+                if not self._timers or self._timers[0][0] > self._now:
+                    return ran
+                _, _, fn = self._timers.pop(0)
+                self.activity += 1
+            fn()
+            ran += 1
 
     def bump(self) -> None:
         with self._cond:

@@ -76,7 +76,7 @@ class ClockDriver:
 
     def settle(self) -> None:
         limit = time.monotonic() + SETTLE_LIMIT_SECONDS
-        while not self.quiet():
+        while not self.quiet() or self.clock.run_due_timers():
             if time.monotonic() > limit:
                 raise RuntimeError(f"the local stack did not get quiet within {SETTLE_LIMIT_SECONDS:.0f} s "
                                    f"(in flight {motoshim.in_flight()}, queued {self.quiet.queued()}, "
@@ -95,6 +95,7 @@ class ClockDriver:
                 step = min(t for t in stops if t is not None)
                 self.clock.set(step)
                 now = self.clock.now()
+                self.clock.run_due_timers()
                 for name, at in sorted(self.due.items(), key=lambda kv: (kv[1] is None, kv[1])):
                     if at is not None and at <= now:
                         fired.append(self._fire(name, at))

@@ -109,8 +109,15 @@ class LocalApp:
         path, method = request.path, request.method.upper()
         query = request.query_string.decode("latin-1")
         if path.startswith(f"{ROUTE_SANDBOX}/cgi-bin/"):
+            from local.sandbox.faults import InjectedFault
+
             sub = path[len(f"{ROUTE_SANDBOX}/cgi-bin/"):]
-            status, payload = self.sandbox.handle(method, sub, dict(request.args.items()), request.get_data())
+            try:
+                status, payload = self.sandbox.handle(method, sub, dict(request.args.items()), request.get_data())
+            except InjectedFault as fault:
+                if fault.kind in ("reset", "timeout"):
+                    _drop_connection(request)
+                return fault.status, {"content-type": "text/html"}, fault.body
             return status, {"content-type": "application/json; charset=utf-8"}, json.dumps(payload, ensure_ascii=False)
         if path.startswith(ROUTE_SANDBOX):
             return self.sandbox_route(method, path[len(ROUTE_SANDBOX):], request)
@@ -125,6 +132,8 @@ class LocalApp:
             return ok(self.sandbox.messages())
         if sub == "/clock":
             return self.clock_route(method, request, ok)
+        if sub == "/faults":
+            return self.faults_route(method, request, ok)
         if (sub.startswith("/inbox/") or sub.startswith("/robots/")) and method == "GET":
             return self.inbox_route(sub, request, ok)
         if sub == "/click" and method == "POST":
@@ -169,6 +178,22 @@ class LocalApp:
             except OAError as exc:  # missing userid, bad date, unknown member
                 return ok({"error": {"code": exc.code, "message": exc.message}}, exc.status)
         return ok({"error": {"code": "not_found", "message": f"no sandbox route {method} {sub}"}}, 404)
+
+    def faults_route(self, method: str, request: Any, ok: Any) -> tuple[int, dict[str, str], str]:
+        """POST adds a fault (local/sandbox/faults.py FaultSpec), GET lists them with hits, DELETE clears."""
+        from pydantic import ValidationError
+
+        if method == "GET":
+            return ok(self.sandbox.faults.list())
+        if method == "DELETE":
+            return ok({"cleared": self.sandbox.faults.clear()})
+        if method != "POST":
+            return ok({"error": {"code": "method_not_allowed", "message": "GET, POST or DELETE /_sandbox/faults"}}, 405)
+        try:
+            return ok(self.sandbox.faults.add(_json_object(request)), 201)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+            return ok({"error": {"code": "invalid_input", "message": problems}}, 400)
 
     def clock_route(self, method: str, request: Any, ok: Any) -> tuple[int, dict[str, str], str]:
         from datetime import datetime
@@ -350,6 +375,17 @@ def _selected_items(card: dict[str, Any], selected: dict[str, Any]) -> str:
         parts.append(f"<SelectedItem><QuestionKey><![CDATA[{key}]]></QuestionKey>"
                      f"<OptionIds>{options}</OptionIds></SelectedItem>")
     return f"<SelectedItems>{''.join(parts)}</SelectedItems>" if parts else ""
+
+
+def _drop_connection(request: Any) -> None:
+    """An injected reset: close the client's socket without an answer (werkzeug's dev server exposes it)."""
+    import contextlib
+    import socket
+
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def main() -> None:

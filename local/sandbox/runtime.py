@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from local.sandbox.directory import load_sandbox_directory
+from local.sandbox.faults import InjectedFault
 from local.sandbox.wecom_api import WeComSandbox
 from wecom_oa.clock import Clock, get_clock
 from wecom_oa.settings import get_settings
@@ -37,7 +38,14 @@ def in_process_transport(sandbox: WeComSandbox) -> Any:
     def handle(request: httpx.Request) -> httpx.Response:
         path = request.url.path
         sub = path.split(CGI_BIN, 1)[1] if CGI_BIN in path else path.lstrip("/")
-        status, payload = sandbox.handle(request.method, sub, dict(request.url.params), request.content)
+        try:
+            status, payload = sandbox.handle(request.method, sub, dict(request.url.params), request.content)
+        except InjectedFault as fault:
+            if fault.kind == "timeout":
+                raise httpx.ReadTimeout("read timed out (injected fault)", request=request) from None
+            if fault.kind == "reset":
+                raise httpx.ReadError("[Errno 104] Connection reset by peer (injected fault)", request=request) from None
+            return httpx.Response(fault.status, content=fault.body, headers={"content-type": "text/html"})
         return httpx.Response(status, json=payload)
 
     return httpx.MockTransport(handle)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from local.sandbox import payloads
+from local.sandbox import faults, payloads
 from local.sandbox.approvals import ApprovalStore
 from local.sandbox.directory import SandboxCompany, SandboxExtras
 from local.sandbox.errcodes import ApiError, Err
@@ -146,6 +146,8 @@ class WeComSandbox:
         self._approvals = ApprovalStore(directory, self._extras, clock)
         self._journals = JournalStore(directory, clock)
         self._routes = self._build_routes()
+        self.faults = faults.FaultPlan(clock)
+        self._sent_keys: dict[str, tuple[datetime, str]] = {}  # content key → (sent at, msgid)
 
     @classmethod
     def from_company(
@@ -182,8 +184,19 @@ class WeComSandbox:
     # -- entry point ----------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
-        """Answer one API call: always HTTP 200 and a JSON object with errcode and errmsg."""
+        """Answer one API call: HTTP 200 and a JSON object with errcode and errmsg. An injected
+        transport fault (`self.faults`, local/sandbox/faults.py) raises `InjectedFault` instead."""
         path = path.strip("/")
+        fault = self.faults.take(path, body, after=False)
+        if fault is not None:
+            return 200, faults.apply(fault)
+        status, response = self._handle(method, path, query, body)
+        fault = self.faults.take(path, body, after=True)
+        if fault is not None:
+            faults.apply(fault)
+        return status, response
+
+    def _handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         with self._lock:
             payload: dict[str, Any] | None = None
             try:
@@ -353,6 +366,9 @@ class WeComSandbox:
         self._check_agent(body)
         recipients = self._recipients(body)
         msgtype = body.get("msgtype")
+        same = self._duplicate_of(body)
+        if same is not None:  # enable_duplicate_check: the same content to the same people is not sent again
+            return {"msgid": same}
         message = self._new_message("message/send", msgtype, recipients)
         info: payloads.CardInfo | None = None
         if msgtype in ("text", "markdown"):
@@ -376,7 +392,22 @@ class WeComSandbox:
                 result["response_code"] = message["response_code"]
             self._cards[info.task_id] = _Card(message, info.keys, info.callback_capable, message["card"])
         self._messages.append(message)
+        self._sent_keys[_content_key(body)] = (self._clock.now(), message["msgid"])
         return result
+
+    def _duplicate_of(self, body: dict[str, Any]) -> str | None:
+        """The msgid of the same message (content and recipients) sent within the body's
+        `duplicate_check_interval` (default 1800 s, at most 4 h), when duplicate checking is on."""
+        if body.get("enable_duplicate_check") not in (1, True, "1"):
+            return None
+        try:
+            interval = min(int(body.get("duplicate_check_interval", 1800)), 4 * 3600)
+        except (TypeError, ValueError):
+            raise ApiError(Err.INVALID_PARAMETER, "invalid duplicate_check_interval") from None
+        sent = self._sent_keys.get(_content_key(body))
+        if sent is None or self._clock.now() - sent[0] > timedelta(seconds=interval):
+            return None
+        return sent[1]
 
     def _update_template_card(self, _query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
         self._check_agent(body)
@@ -754,3 +785,11 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ApiError(Err.DATA_FORMAT, "data format error, hint: Warning: wrong json format.")
     return value
+
+
+def _content_key(body: dict[str, Any]) -> str:
+    """What WeCom's duplicate check compares: the message type, its content and its recipients."""
+    msgtype = body.get("msgtype")
+    return json.dumps([msgtype, body.get(msgtype), sorted(str(body.get("touser") or "").split("|")),
+                       sorted(str(body.get("toparty") or "").split("|")), sorted(str(body.get("totag") or "").split("|"))],
+                      sort_keys=True, ensure_ascii=False, default=str)

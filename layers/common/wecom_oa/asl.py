@@ -23,6 +23,7 @@ Names every Lambda Task of statemachines/*.asl.json retries (`RETRIED_NAMES`):
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -82,12 +83,22 @@ def for_asl(exc: Exception) -> Exception:
     return renamed
 
 
+# True while a state-machine task runs: its effects are retried by the ASL, so services raise
+# transient errors instead of queueing their own retries (services/sending.py).
+_in_state_machine: contextvars.ContextVar[bool] = contextvars.ContextVar("in_state_machine", default=False)
+
+
+def in_state_machine() -> bool:
+    return _in_state_machine.get()
+
+
 def asl_task[F: Callable[..., Any]](handler: F) -> F:
     """Decorate a state-machine task handler (inside the powertools decorators): transient errors are
     re-raised under an ASL Retry name, every other error propagates unchanged."""
 
     @functools.wraps(handler)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = _in_state_machine.set(True)
         try:
             return handler(*args, **kwargs)
         except Exception as exc:
@@ -98,6 +109,8 @@ def asl_task[F: Callable[..., Any]](handler: F) -> F:
                 "error": type(exc).__name__, "asl_error": type(renamed).__name__,
                 "errcode": getattr(exc, "errcode", None)})
             raise renamed from exc
+        finally:
+            _in_state_machine.reset(token)
 
     return wrapper  # type: ignore[return-value]
 

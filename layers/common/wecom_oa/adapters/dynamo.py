@@ -136,6 +136,11 @@ class Keys:
         return {"pk": f"PENDINGSEND#{pending_id}", "sk": Keys.META}
 
     @staticmethod
+    def parked_send_index(parked_at_iso: str = "", pending_id: str = "") -> dict[str, str]:
+        """One entry per parked send (the operator's list), oldest first."""
+        return {"pk": "PARKEDSENDS", "sk": f"{parked_at_iso}#{pending_id}" if pending_id else ""}
+
+    @staticmethod
     def open_index(kind: str, group: str | None, due_iso: str, item_id: str) -> dict[str, str]:
         """gsi1 keys for an open item; remove them (`REMOVE gsi1pk, gsi1sk`) when it closes."""
         pk = f"OPEN#{kind}" if group is None else f"OPEN#{kind}#{group}"

@@ -45,6 +45,7 @@ from wecom_oa.errors import AlreadyExists, InvalidInput, NotFound, OAError
 from wecom_oa.observability import logger, metrics
 from wecom_oa.services import cards, digests, wiring
 from wecom_oa.services.api import ApiRequest, route
+from wecom_oa.services.sending import about
 from wecom_oa.settings import get_settings
 
 CARD_KIND = "notice_ack"
@@ -310,6 +311,11 @@ def run_followup(now: datetime | None = None) -> dict[str, int]:
 
 
 def _perform(notice: Notice, action: FollowupAction) -> bool:
+    with about(notice_id=notice.id):
+        return _perform_one(notice, action)
+
+
+def _perform_one(notice: Notice, action: FollowupAction) -> bool:
     templates = _templates()
     client = wiring.sender()
     tz = ZoneInfo(get_settings().default_timezone)

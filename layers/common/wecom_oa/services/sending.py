@@ -18,14 +18,32 @@ Contract:
   first). Deferred parts are separate records, so their relative order is not guaranteed.
 - Template cards sent later carry task ids `<task_id>@b<n>` with n ≥ DEFERRED_BATCH_BASE (task ids
   are single-use; `base_task_id` maps a click back to the registered card).
+
+Durable sends (outside a state machine task):
+- A send that fails transiently (WeCom busy, 45009/45033 throttling, HTTP 5xx, timeouts, network,
+  AWS throttling) after the client's own retries is not lost: it becomes a pending send of kind
+  `retry` with `attempts`, the error and its business `ref` (`about(ticket_id=...)`), re-attempted
+  from the queue with backoff (`RETRY_BACKOFF`, about an hour in all, so 30 minutes of throttling
+  delay messages but lose none). A configuration error (bad secret, IP not trusted) parks it at once.
+- Re-attempts are exactly-once: a card keeps its task ids (an attempt that did land makes WeCom
+  answer 42014 for it, which counts as delivered) and text is re-sent with duplicate checking on
+  (WeCom drops the same content to the same people within `duplicate_check_interval`).
+- After `RETRY_ATTEMPTS` the send is parked: status `parked`, the reason, an entry in the parked
+  list (`Keys.parked_send_index`), metric `SendParked` (alarmed), an ERROR log with the ref. An
+  operator lists and replays parked sends (`GET /outbox/parked`, `POST /outbox/parked/{id}/replay`);
+  a replay is conditional on the status, so it happens once.
+- Inside a state machine task (`wecom_oa.asl.in_state_machine`) transient errors are raised instead:
+  the state machine owns the retry (ASL Retry) and records the failure in its history.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import math
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -45,10 +63,11 @@ from wecom_oa.adapters.wecom.client import (
     check_size,
     split_utf8,
 )
-from wecom_oa.adapters.wecom.errors import TaskIdDuplicate
+from wecom_oa.adapters.wecom.errors import TaskIdDuplicate, WeComConfigError
 from wecom_oa.adapters.wecom.ratelimit import SendLedger, SendPlan
+from wecom_oa.asl import asl_name, in_state_machine
 from wecom_oa.clock import Clock, get_clock
-from wecom_oa.errors import InvalidInput, StaleVersion
+from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, NotFound, OAError, StaleVersion
 from wecom_oa.observability import logger, metrics
 
 DEFERRED_KIND = "deferred_send"
@@ -56,6 +75,28 @@ MAX_DELAY_SECONDS = 900  # SQS DelaySeconds maximum
 REDELAY_MIN_SECONDS = 1  # a not-yet-due message never loops without a delay
 DEFERRED_BATCH_BASE = 1000  # task-id batch index of deferred cards: version * base + chunk
 PENDING_TTL = timedelta(days=2)
+# Re-attempts of a failed send: waits before attempt 2, 3, ... (seconds of the clock). Their sum, about
+# 70 minutes, outlasts 30 minutes of WeCom throttling with room to spare; then the send is parked.
+RETRY_BACKOFF = (30, 60, 120, 240, 480, 600, 600, 600, 600, 600, 600)
+RETRY_ATTEMPTS = len(RETRY_BACKOFF) + 1
+PARKED_LIST = 200  # GET /outbox/parked answers at most this many, oldest first
+
+_ref: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("outbound_ref", default=None)
+
+
+@contextlib.contextmanager
+def about(**ids: Any) -> Iterator[None]:
+    """Label the sends made inside with business ids (ticket_id=..., approval_id=...): they are
+    kept on a failed send's record and named in every log line about it."""
+    token = _ref.set({**current_ref(), **{k: str(v) for k, v in ids.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _ref.reset(token)
+
+
+def current_ref() -> dict[str, str]:
+    return dict(_ref.get() or {})
 
 MsgType = Literal["text", "markdown", "textcard", "template_card"]
 Enqueue = Callable[[dict[str, Any], int], None]
@@ -70,15 +111,26 @@ class PacedResult(SendResult):
 
 
 class PendingSend(BaseModel):
+    """`kind` `paced`: held back by the send ledger. `retry`: a send that failed and is re-attempted
+    as it was (same recipients, parties, tags and task ids)."""
+
     id: str
     app: str
     msgtype: MsgType
     payload: dict[str, Any]
-    touser: list[str] = Field(min_length=1)
+    touser: list[str] = Field(default_factory=list)
+    toparty: list[str | int] = Field(default_factory=list)
+    totag: list[str | int] = Field(default_factory=list)
     options: dict[str, bool] = Field(default_factory=dict)
     retry_at: datetime
     version: int = 1
     created_at: datetime
+    kind: Literal["paced", "retry"] = "paced"
+    attempts: int = 0
+    last_error: str | None = None
+    ref: dict[str, str] = Field(default_factory=dict)
+    status: Literal["pending", "parked", "done"] = "pending"
+    parked_at: datetime | None = None
 
 
 class DeferredSendMessage(BaseModel):
@@ -150,12 +202,18 @@ class PacedSender:
         if item is None:
             return "gone"
         record = PendingSend.model_validate(item)
-        if record.version != msg.version:
+        if record.version != msg.version or record.status != "pending":
             return "stale"
         now = self.clock.now()
         if now < record.retry_at:
-            self._enqueue(msg.model_dump(), self._delay(record.retry_at, REDELAY_MIN_SECONDS))
+            later = getattr(self.clock, "call_later", None)
+            if later is not None:
+                later((record.retry_at - now).total_seconds(), lambda: self._enqueue(msg.model_dump(), 0))
+            else:
+                self._enqueue(msg.model_dump(), self._delay(record.retry_at, REDELAY_MIN_SECONDS))
             return "waiting"
+        if record.kind == "retry":
+            return self._reattempt(record)
         plan = self.ledger.reserve(record.app, record.touser, now)
         if plan.allowed:
             self._deliver_deferred(record, plan.allowed)
@@ -183,7 +241,12 @@ class PacedSender:
             plan = self.ledger.reserve(self.app, [u for u in users if u not in held], self.clock.now())
             plan.deferred.update({u: held[u] for u in users if u in held})
         if plan.allowed or toparty or totag:
-            self._deliver(msgtype, payload, plan.allowed, toparty, totag, options, result)
+            try:
+                self._deliver(msgtype, payload, plan.allowed, toparty, totag, options, result)
+            except OAError as exc:
+                if in_state_machine() or not _retried(exc):
+                    raise
+                self._retry_later(msgtype, payload, plan.allowed, toparty, totag, options, exc, result)
         if plan.deferred:
             held.update(plan.deferred)
             self._defer(msgtype, payload, plan.deferred, options, result)
@@ -235,6 +298,132 @@ class PacedSender:
         logger.info("app message deferred by the send ledger",
                     extra={"pending_id": record.id, "recipients": len(deferred), "retry_at": retry_at.isoformat()})
 
+    # -- failed sends: re-attempted as they were, then parked ---------------------------------------
+    def _retry_later(self, msgtype: MsgType, payload: dict[str, Any], touser: Sequence[str],
+                     toparty: Sequence[str | int], totag: Sequence[str | int], options: dict[str, bool],
+                     exc: OAError, result: PacedResult) -> None:
+        now = self.clock.now()
+        ref = current_ref()
+        record = PendingSend(id=uuid.uuid4().hex, app=self.app, msgtype=msgtype, payload=payload,
+                             touser=list(touser), toparty=list(toparty), totag=list(totag), options=options,
+                             retry_at=now, created_at=now, kind="retry", attempts=1, ref=ref)
+        self.table.put_new({**Keys.pending_send(record.id), **record.model_dump(mode="json"),
+                            "expires_at": int((now + PENDING_TTL).timestamp())})
+        result.deferred.extend(u for u in touser if u not in result.deferred)
+        result.pending_ids.append(record.id)
+        self._after_failure(record, exc)
+
+    def _reattempt(self, record: PendingSend) -> str:
+        try:
+            self._redeliver(record)
+        except OAError as exc:
+            if not _retried(exc):
+                logger.error("failed app message dropped: WeCom refused it", extra={
+                    **record.ref, "pending_id": record.id, "error": type(exc).__name__,
+                    "errcode": getattr(exc, "errcode", None)})
+                metrics.add_metric(name="SendDropped", unit="Count", value=1)
+                self.table.delete(Keys.pending_send(record.id))
+                return "dropped"
+            try:
+                self.table.update(Keys.pending_send(record.id), set_fields={"attempts": record.attempts + 1},
+                                  expected_version=record.version)
+            except StaleVersion:
+                return "stale"
+            return self._after_failure(record.model_copy(update={"attempts": record.attempts + 1,
+                                                                 "version": record.version + 1}), exc)
+        try:
+            self.table.update(Keys.pending_send(record.id), set_fields={"status": "done"},
+                              expected_version=record.version)
+        except StaleVersion:
+            return "stale"
+        self.table.delete(Keys.pending_send(record.id))
+        logger.info("failed app message delivered", extra={**record.ref, "pending_id": record.id,
+                                                           "attempts": record.attempts + 1})
+        metrics.add_metric(name="SendRecovered", unit="Count", value=1)
+        return "done"
+
+    def _redeliver(self, record: PendingSend) -> None:
+        """The same message to the same people: cards under the task ids of the first attempt (chunks
+        that landed answer 42014 and count as delivered), text with duplicate checking on."""
+        options = dict(record.options)
+        task_id = record.payload.get("task_id") if record.msgtype == "template_card" else None
+        if not task_id:
+            if record.msgtype != "template_card":
+                options["duplicate_check"] = True
+            self._deliver(record.msgtype, record.payload, record.touser, record.toparty, record.totag, options,
+                          SendResult())
+            return
+        chunks = [record.touser[i:i + MAX_USERS] for i in range(0, len(record.touser), MAX_USERS)] or [[]]
+        for i, chunk in enumerate(chunks):
+            card = {**record.payload, "task_id": batch_task_id(str(task_id), i)}
+            parties, tags = (record.toparty, record.totag) if i == 0 else ((), ())
+            try:
+                self._deliver("template_card", card, chunk, parties, tags, options, SendResult())
+            except TaskIdDuplicate:
+                logger.info("card already delivered by an earlier attempt", extra={**record.ref,
+                                                                                   "task_id": card["task_id"]})
+
+    def _after_failure(self, record: PendingSend, exc: OAError) -> str:
+        """Schedule the next attempt, or park the send (configuration errors at once)."""
+        reason = f"{type(exc).__name__}: {exc.message}"[:500]
+        log = {**record.ref, "pending_id": record.id, "attempts": record.attempts, "error": type(exc).__name__,
+               "errcode": getattr(exc, "errcode", None), "msgtype": record.msgtype}
+        if isinstance(exc, WeComConfigError | ConfigurationError) or record.attempts >= RETRY_ATTEMPTS:
+            return self._park(record, reason, log)
+        retry_at = self.clock.now() + timedelta(seconds=RETRY_BACKOFF[record.attempts - 1])
+        self.table.update(Keys.pending_send(record.id), set_fields={"retry_at": retry_at.isoformat(),
+                                                                    "last_error": reason})
+        self._schedule(record.model_copy(update={"retry_at": retry_at}))
+        metrics.add_metric(name="SendRetried", unit="Count", value=1)
+        logger.warning("app message failed; re-attempted later", extra={**log, "retry_at": retry_at.isoformat()})
+        return "retrying"
+
+    def _park(self, record: PendingSend, reason: str, log: dict[str, Any]) -> str:
+        now = self.clock.now()
+        self.table.update(Keys.pending_send(record.id), set_fields={"status": "parked", "last_error": reason,
+                                                                    "parked_at": now.isoformat()},
+                          remove_fields=["expires_at"])
+        self.table.put({**Keys.parked_send_index(now.isoformat(), record.id), "pending_id": record.id})
+        metrics.add_metric(name="SendParked", unit="Count", value=1)
+        logger.error("app message parked: retries exhausted or WeCom is misconfigured; replay after the fix",
+                     extra=log)
+        return "parked"
+
+    # -- operators: parked sends ----------------------------------------------------------------------
+    def parked(self) -> list[dict[str, Any]]:
+        out = []
+        for entry in self.table.query(Keys.parked_send_index()["pk"], limit=PARKED_LIST):
+            item = self.table.get(Keys.pending_send(entry["pending_id"]))
+            if item is None or item.get("status") != "parked":
+                continue
+            record = PendingSend.model_validate(item)
+            out.append({"id": record.id, "ref": record.ref, "msgtype": record.msgtype, "touser": record.touser,
+                        "toparty": record.toparty, "totag": record.totag, "attempts": record.attempts,
+                        "last_error": record.last_error, "created_at": record.created_at,
+                        "parked_at": record.parked_at})
+        return out
+
+    def replay(self, pending_id: str) -> dict[str, Any]:
+        """Queue a parked send for one more round of attempts, once (conditional on its status)."""
+        item = self.table.get(Keys.pending_send(pending_id))
+        if item is None or item.get("kind") != "retry":
+            raise NotFound(f"no parked send {pending_id}")
+        record = PendingSend.model_validate(item)
+        now = self.clock.now()
+        try:
+            self.table.update(Keys.pending_send(pending_id),
+                              set_fields={"status": "pending", "attempts": 0, "retry_at": now.isoformat(),
+                                          "expires_at": int((now + PENDING_TTL).timestamp())},
+                              expected_version=record.version, condition="#st = :parked",
+                              condition_names={"#st": "status"}, condition_values={":parked": "parked"})
+        except (StaleVersion, Conflict):
+            raise Conflict(f"send {pending_id} is not parked (already replayed or delivered)") from None
+        if record.parked_at is not None:
+            self.table.delete(Keys.parked_send_index(record.parked_at.isoformat(), pending_id))
+        self._schedule(record.model_copy(update={"version": record.version + 1, "retry_at": now}))
+        logger.info("parked app message replayed", extra={**record.ref, "pending_id": pending_id})
+        return {"id": pending_id, "status": "pending", "ref": record.ref}
+
     def _settle(self, record: PendingSend, plan: SendPlan) -> str:
         """Rewrite the record with who is still deferred, or retire it; conditional on its version."""
         key = Keys.pending_send(record.id)
@@ -253,14 +442,25 @@ class PacedSender:
 
     def _schedule(self, record: PendingSend) -> None:
         message = DeferredSendMessage(key=f"{DEFERRED_KIND}:{record.id}:{record.version}",
-                                      pending_id=record.id, version=record.version)
-        self._enqueue(message.model_dump(), self._delay(record.retry_at, 0))
+                                      pending_id=record.id, version=record.version).model_dump()
+        later = getattr(self.clock, "call_later", None)  # local mode's stepped clock runs its own delays
+        wait = (record.retry_at - self.clock.now()).total_seconds()
+        if later is not None and wait > 0:
+            later(wait, lambda: self._enqueue(message, 0))
+            return
+        self._enqueue(message, self._delay(record.retry_at, 0))
 
     def _delay(self, retry_at: datetime, minimum: int) -> int:
         """Real seconds until `retry_at` on this clock (a virtual clock runs faster), capped for SQS."""
         seconds = (retry_at - self.clock.now()).total_seconds()
         real = getattr(self.clock, "real_seconds", lambda s: max(0.0, s))(seconds)
         return int(min(MAX_DELAY_SECONDS, max(minimum, math.ceil(real))))
+
+
+def _retried(exc: BaseException) -> bool:
+    """Worth another attempt later: transient (asl.asl_name) or a configuration error an operator
+    can fix (parked at once, then replayed)."""
+    return asl_name(exc) is not None or isinstance(exc, WeComConfigError | ConfigurationError)
 
 
 def _merge(into: SendResult, sent: SendResult) -> None:

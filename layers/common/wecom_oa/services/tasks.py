@@ -135,7 +135,10 @@ def _send_task_card(item: Mapping[str, Any], due: str, content: str) -> None:
     cards.register_card(card_task_id, "task", ref={"task_id": item["id"]}, recipients=[item["owner"]])
     card = CardBuilder(timezone=get_settings().default_timezone).task_card(
         task_id=card_task_id, title=item["title"][:40], due=due, link=link(item["id"]), content=content)
-    wiring.sender().send_template_card(card, touser=[item["owner"]])
+    from wecom_oa.services.sending import about
+
+    with about(task_id=item["id"]):
+        wiring.sender().send_template_card(card, touser=[item["owner"]])
 
 
 def on_card_click(card: Mapping[str, Any], event: Any) -> None:

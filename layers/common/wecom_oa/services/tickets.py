@@ -27,6 +27,7 @@ from wecom_oa.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from wecom_oa.observability import logger, metrics
 from wecom_oa.services import wiring
 from wecom_oa.services.api import ApiRequest, route
+from wecom_oa.services.sending import about
 from wecom_oa.settings import get_settings
 
 TIMER_ACTIONS = {"accept", "wait_customer", "resume", "transfer", "resolve", "close", "reopen"}
@@ -206,13 +207,15 @@ def _carry_out(effects: Any) -> None:
     for effect in effects:
         if getattr(effect, "kind", None) != "notify":
             continue
+        ticket_id = effect.context.get("ticket_id")
         try:
-            if effect.channel == "card" and effect.context.get("status") == "new":
-                _send_ticket_card(effect)
-            else:
-                client.send_text(_render(effect.template, _named(effect.context)), touser=list(effect.to))
-        except Exception:  # noqa: BLE001 - the ticket change is committed; the message is best effort
-            logger.exception("ticket notification failed", extra={"template": effect.template})
+            with about(ticket_id=ticket_id):
+                if effect.channel == "card" and effect.context.get("status") == "new":
+                    _send_ticket_card(effect)
+                else:
+                    client.send_text(_render(effect.template, _named(effect.context)), touser=list(effect.to))
+        except Exception:  # noqa: BLE001 - the ticket change is committed; transient failures are queued
+            logger.exception("ticket notification failed", extra={"template": effect.template, "ticket_id": ticket_id})
 
 
 @lru_cache(maxsize=1)

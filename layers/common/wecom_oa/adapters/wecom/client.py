@@ -362,8 +362,10 @@ def call_once(http: httpx.Client, method: str, url: str, api: str, *,
         raise WeComError(f"WeCom {api} answered HTTP {resp.status_code}", api=api)
     try:
         data = json.loads(resp.content)
-    except ValueError:
-        raise WeComError(f"WeCom {api} answered with a body that is not JSON", api=api) from None
+    except ValueError:  # an intermediary's error page: the call may or may not have landed
+        exc = WeComServerError(f"WeCom {api} answered with a body that is not JSON", api=api)
+        exc.ambiguous = True  # type: ignore[attr-defined]
+        raise exc from None
     if not isinstance(data, dict):
         raise WeComError(f"WeCom {api} answered with unexpected JSON", api=api)
     errcode = int(data.get("errcode", 0) or 0)
