@@ -29,6 +29,7 @@ ASL_FILES = sorted((ROOT / "statemachines").glob("*.asl.json"))
 LAMBDA_ERRORS = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
                  "Lambda.TooManyRequestsException"}
 FREQUENCY_WINDOW_S = 60  # WeCom 45009: a frequency window is at least a minute
+THIRTY_MINUTES_S = 30 * 60
 TICKET_CLOCK = 5e-5  # one virtual hour = 0.18 s
 
 
@@ -120,13 +121,24 @@ def test_every_lambda_task_retries_each_transient_name_and_catches_everything_el
     assert any(c["ErrorEquals"] == ["States.ALL"] for c in state["Catch"])
 
 
+def _wait_quantile(retrier: dict[str, Any], z: float) -> float:
+    """The wait that FULL jitter (a uniform share of each interval) exceeds with high probability:
+    mean minus z standard deviations of the sum of the uniform waits."""
+    interval, rate = retrier.get("IntervalSeconds", 1), retrier.get("BackoffRate", 2.0)
+    cap = retrier.get("MaxDelaySeconds", float("inf"))
+    delays = [min(interval * rate ** i, cap) for i in range(retrier.get("MaxAttempts", 3))]
+    return sum(delays) / 2 - z * (sum(d * d for d in delays) / 12) ** 0.5
+
+
 @pytest.mark.parametrize("task", _lambda_tasks(), ids=lambda t: f"{t[0]}:{t[1]}")
-def test_a_wecom_rate_limit_is_retried_for_longer_than_its_window(task) -> None:
+@pytest.mark.parametrize("name", ["UpstreamThrottled", "UpstreamUnavailable"])
+def test_a_wecom_outage_of_30_minutes_is_waited_out_with_bounded_backoff(task, name) -> None:
     _, _, state = task
-    (throttled,) = [r for r in state["Retry"] if "UpstreamThrottled" in r["ErrorEquals"]]
-    # FULL jitter waits a uniform share of each interval: on average half of the worst case
-    assert _worst_case_wait(throttled) / 2 >= 2 * FREQUENCY_WINDOW_S
-    assert throttled["MaxAttempts"] >= 4
+    (retrier,) = [r for r in state["Retry"] if name in r["ErrorEquals"]]
+    assert _wait_quantile(retrier, 3.0) >= THIRTY_MINUTES_S, "a 30-minute outage must fail (almost) nothing"
+    assert retrier["MaxDelaySeconds"] <= 300, "backoff is bounded: WeCom's return is noticed within minutes"
+    assert _worst_case_wait(retrier) <= 3 * 3600, "and the task gives up eventually"
+    assert _worst_case_wait(retrier) / 2 >= 2 * FREQUENCY_WINDOW_S
 
 
 # -- approval paths -------------------------------------------------------------------------------------
@@ -154,6 +166,23 @@ def test_given_a_wecom_5xx_on_the_stage_card_then_retried_as_upstream_unavailabl
     assert final(app, a["id"])["status"] == "approved"
     assert fault.hits == 1
     assert _task_errors(app, _approval_execution_arn(app, a["id"])) == [("AwaitDecision", "UpstreamUnavailable")]
+
+
+def test_given_a_long_run_of_wecom_throttling_on_the_stage_card_then_the_approval_waits_and_is_decided(app) -> None:
+    # 12 throttled attempts in a row: with the retrier's backoff that is well over the old budget (5)
+    # and, at the 5-minute cap, about half an hour of waiting on AWS (the contract test above).
+    app.sandbox.faults.add({"path": "message/send", "msgtype": "template_card", "errcode": 45009, "times": 12})
+
+    a = submit(app, "expense", "zhangsan", {"amount": 1000, "reason": "办公用品"})
+    card = card_for(app, a["id"], "lina", timeout=60)
+
+    (fault,) = app.sandbox.faults.list()
+    assert fault["hits"] == 12
+    app.click("lina", card["task_id"], "approve")
+    body = final(app, a["id"])
+    assert body["status"] == "approved" and body["decided_by"] == "lina"
+    assert [m["task_id"] for m in app.messages() if m.get("task_id") == card["task_id"]] == [card["task_id"]]
+    assert _task_errors(app, _approval_execution_arn(app, a["id"])) == [("AwaitDecision", "UpstreamThrottled")] * 12
 
 
 def test_given_60020_on_the_stage_card_then_one_attempt_and_the_approval_is_marked_failed(app) -> None:

@@ -10,11 +10,12 @@ attempt (`IpNotTrusted`, `UserNotFound`, `InvalidInput`, …).
 Names every Lambda Task of statemachines/*.asl.json retries (`RETRIED_NAMES`):
 
 - `UpstreamThrottled`: a rate limit. WeCom 45009 (a window of at least 60 s) and 45033, and any bare
-  `UpstreamThrottled` (adapters/dynamo's DynamoDB throttling, the token-refresh wait). Retried for a
-  few minutes.
+  `UpstreamThrottled` (adapters/dynamo's DynamoDB throttling, the token-refresh wait). Retried with
+  backoff capped at 5 minutes for about 50 minutes on average (FULL jitter), so 30 minutes of WeCom
+  throttling delay an approval or a ticket timer but fail none.
 - `UpstreamUnavailable`: a short outage. WeCom −1 busy, HTTP 5xx, timeouts and network failures
   (every other `WeComRetryable`); botocore throttling/5xx codes and connection errors that reach the
-  handler unmapped. Retried within about two minutes.
+  handler unmapped. Retried the same way, about 55 minutes on average.
 - `StaleVersion`, `Conflict`: a concurrent writer won an optimistic-locking race (a bare `Conflict` is
   what a failed conditional write raises). Task handlers re-read on every attempt, so a retry is the
   answer. Retried twice, quickly. Conflict's subclasses (`AlreadyExists`, `IllegalTransition`,

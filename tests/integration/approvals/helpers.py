@@ -63,10 +63,10 @@ def cards_for(app: Any, approval_id: str, userid: str) -> list[dict[str, Any]]:
             and (m["task_id"] or "").startswith(approval_id) and userid in m["recipients"]["userids"]]
 
 
-def card_for(app: Any, approval_id: str, userid: str, count: int = 1) -> dict[str, Any]:
+def card_for(app: Any, approval_id: str, userid: str, count: int = 1, timeout: float = 15.0) -> dict[str, Any]:
     """The `count`-th stage card `userid` received for the approval (waits for it)."""
     found = wait_until(lambda: len(cards_for(app, approval_id, userid)) >= count and cards_for(app, approval_id, userid),
-                       what=f"card #{count} for {userid}")
+                       timeout=timeout, what=f"card #{count} for {userid}")
     return found[count - 1]
 
 

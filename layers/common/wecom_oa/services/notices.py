@@ -175,7 +175,7 @@ def send_ack_cards(notice: Notice, userids: Sequence[str], batch_size: int, *, d
     from wecom_oa.adapters.wecom.errors import TaskIdDuplicate
 
     builder = CardBuilder(timezone=get_settings().default_timezone)
-    client = wiring.wecom_client()
+    client = wiring.sender()  # durable: a failed batch is re-attempted from the queue, then parked
     sender = _display_name(notice.sender)
     calls = 0
     for index, batch in enumerate(batches(userids, batch_size)):
@@ -187,7 +187,8 @@ def send_ack_cards(notice: Notice, userids: Sequence[str], batch_size: int, *, d
         card = builder.ack_card(task_id=task_id, title=notice.title, sender_name=sender, content=notice.content,
                                 deadline=notice.ack_deadline)
         try:
-            client.send_template_card(card, touser=batch)
+            with about(notice_id=notice.id):
+                client.send_template_card(card, touser=batch, paced=False)
             calls += 1
         except TaskIdDuplicate:
             logger.info("notice batch already sent", extra={"notice_id": notice.id, "batch": index})

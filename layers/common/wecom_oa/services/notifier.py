@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from wecom_oa.adapters.dynamo import Keys, app_table
+from wecom_oa.adapters.wecom.errors import TaskIdDuplicate
 from wecom_oa.clock import get_clock
 from wecom_oa.errors import AlreadyExists, OAError
 from wecom_oa.models.approvals_api import OutcomeTask, SendTask, StageCardsTask
@@ -81,9 +82,17 @@ def send_stage_card(approval_id: str, stage: int, round_: int, token: str, recip
         task_id=task_id, approval_id=approval_id, type_name=approvals.type_name(a["type"]),
         applicant=a["applicant"], applicant_name=a.get("applicant_name") or a["applicant"],
         submitted_at=_when(a["created_at"]), fields=_fields(a), flags=flags, stage=stage, stage_name=st["name"])
-    result = wiring.sender().send_template_card(card, touser=recipients)
-    if result.response_code:
-        cards.remember_response_code(task_id, SEND_CODE, result.response_code)
+    try:
+        result = wiring.sender().send_template_card(card, touser=recipients)
+    except TaskIdDuplicate:
+        # An earlier attempt's send landed but its answer was lost (timeout, reset): the card is
+        # there. Only its send response code is unknown, so the other recipients' cards are closed
+        # when they click (each click brings its own code).
+        logger.warning("stage card already delivered by an earlier attempt", extra={"task_id": task_id,
+                                                                                    "approval_id": approval_id})
+    else:
+        if result.response_code:
+            cards.remember_response_code(task_id, SEND_CODE, result.response_code)
     approvals.repo().add_card(approval_id, task_id, {"stage": stage, "round": round_, "recipients": recipients})
     return 1
 

@@ -185,13 +185,20 @@ class PacedSender:
 
     def send_template_card(self, card: Mapping[str, Any], *, touser: Sequence[str] = (),
                            toparty: Sequence[str | int] = (), totag: Sequence[str | int] = (),
-                           enable_id_trans: bool = False, duplicate_check: bool = False) -> PacedResult:
+                           enable_id_trans: bool = False, duplicate_check: bool = False,
+                           paced: bool = True) -> PacedResult:
+        """`paced=False`: a broadcast batch (one message per member, PROTOCOL §3.2) goes out without
+        the per-member ledger, which would cost one write per recipient; it is still durable."""
         task_id = card.get("task_id")
         if task_id is not None and not TASK_ID_RE.match(str(task_id)):
             raise InvalidInput("template_card.task_id must match [0-9A-Za-z_-@] and be at most 128 bytes")
         options = {"enable_id_trans": enable_id_trans, "duplicate_check": duplicate_check}
         result = PacedResult()
-        self._send_one("template_card", dict(card), touser, toparty, totag, options, result, {})
+        if paced:
+            self._send_one("template_card", dict(card), touser, toparty, totag, options, result, {})
+        else:
+            self._deliver_durably("template_card", dict(card), list(dict.fromkeys(touser)), toparty, totag,
+                                  options, result)
         return result
 
     # -- the deferred path (queue worker) ---------------------------------------------------------
@@ -241,15 +248,20 @@ class PacedSender:
             plan = self.ledger.reserve(self.app, [u for u in users if u not in held], self.clock.now())
             plan.deferred.update({u: held[u] for u in users if u in held})
         if plan.allowed or toparty or totag:
-            try:
-                self._deliver(msgtype, payload, plan.allowed, toparty, totag, options, result)
-            except OAError as exc:
-                if in_state_machine() or not _retried(exc):
-                    raise
-                self._retry_later(msgtype, payload, plan.allowed, toparty, totag, options, exc, result)
+            self._deliver_durably(msgtype, payload, plan.allowed, toparty, totag, options, result)
         if plan.deferred:
             held.update(plan.deferred)
             self._defer(msgtype, payload, plan.deferred, options, result)
+
+    def _deliver_durably(self, msgtype: MsgType, payload: dict[str, Any], touser: Sequence[str],
+                         toparty: Sequence[str | int], totag: Sequence[str | int], options: dict[str, bool],
+                         result: PacedResult) -> None:
+        try:
+            self._deliver(msgtype, payload, touser, toparty, totag, options, result)
+        except OAError as exc:
+            if in_state_machine() or not _retried(exc):
+                raise
+            self._retry_later(msgtype, payload, touser, toparty, totag, options, exc, result)
 
     def _deliver(self, msgtype: MsgType, payload: Mapping[str, Any], touser: Sequence[str],
                  toparty: Sequence[str | int], totag: Sequence[str | int], options: Mapping[str, bool],
