@@ -12,7 +12,13 @@ STAMP := $(VENV)/.deps-stamp
 PYTHON312 := $(shell for c in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
 	if $$c -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1; then echo $$c; break; fi; done)
 
-.PHONY: help venv test test-fast lint run bench rules-check clean
+# checkov pins boto3/botocore 1.35, which the moto pins (1.44) exclude: it gets a venv of its own,
+# inside $(VENV) so it is ignored and cleaned with it (tests/static/test_checkov.py runs it).
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.deps-stamp-$(CHECKOV_VERSION)
+
+.PHONY: help venv checkov-venv test test-fast lint run bench rules-check clean
 
 help:
 	@echo "make run          local stack (moto + WeCom sandbox) on 127.0.0.1:$(PORT)"
@@ -31,8 +37,16 @@ $(STAMP): requirements-dev.txt layers/common/requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }; test $${PIPESTATUS[0]} -eq 0
 	touch $(STAMP)
 
+checkov-venv: $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP): | $(STAMP)
+	@if [ ! -x $(CHECKOV_VENV)/bin/python ]; then echo "creating $(CHECKOV_VENV)"; $(or $(PYTHON312),python3) -m venv $(CHECKOV_VENV); fi
+	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check -q "checkov==$(CHECKOV_VERSION)" 2>&1 | { grep -v "is ignored: it is neither" || true; }; test $${PIPESTATUS[0]} -eq 0
+	rm -f $(CHECKOV_VENV)/.deps-stamp-*
+	touch $(CHECKOV_STAMP)
+
 # pytest exits 5 when it collected no test: say so plainly instead of failing obscurely.
-test: venv
+test: venv checkov-venv
 	@$(PY) -m pytest -q -n 2 --dist loadgroup; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 

@@ -51,6 +51,8 @@ MANAGED_POLICIES: dict[str, list[str]] = {
 }
 _DYNAMO_TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                     "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+# The partition key attribute of AppTable and of IdempotencyTable: what `dynamodb:LeadingKeys` sees.
+PARTITION_KEYS = ("pk", "id")
 
 
 # ------------------------------------------------------------------------------ IAM requests of a call
@@ -61,6 +63,19 @@ class Request:
     function: str
     action: str
     resource: str | None
+    leading_keys: tuple[str, ...] | None = None  # partition key values of the items; None: not known
+
+
+def _leading_keys(keys: list[dict[str, Any] | None]) -> tuple[str, ...] | None:
+    """The partition key values of the items a DynamoDB call names (None if one is not known)."""
+    out = []
+    for key in keys:
+        name = next((n for n in PARTITION_KEYS if key and n in key), None)
+        if name is None:
+            return None
+        value = key[name]
+        out.append(value["S"] if isinstance(value, dict) else str(value))
+    return tuple(out)
 
 
 def _arn(service: str, rest: str) -> str:
@@ -75,19 +90,25 @@ def _table_arn(params: dict[str, Any], table: str | None = None) -> str:
 def iam_requests(function: str, prefix: str, operation: str, params: dict[str, Any]) -> list[Request]:
     """The IAM (action, resource) pairs AWS checks for one API call (batch and transaction calls
     are authorized per item action and per table; `*Batch` SQS calls as their single form)."""
-    def req(action: str, resource: str | None) -> Request:
-        return Request(function, f"{prefix}:{action}", resource)
+    def req(action: str, resource: str | None, keys: tuple[str, ...] | None = None) -> Request:
+        return Request(function, f"{prefix}:{action}", resource, keys)
 
     if prefix == "dynamodb":
         if operation in ("TransactWriteItems", "TransactGetItems"):
             out = []
             for item in params["TransactItems"]:
                 (kind, body), = item.items()
-                out.append(req(_DYNAMO_TRANSACT[kind], _table_arn(body)))
+                out.append(req(_DYNAMO_TRANSACT[kind], _table_arn(body), _leading_keys([body.get("Key") or body.get("Item")])))
             return out
-        if operation in ("BatchWriteItem", "BatchGetItem"):
-            return [req(operation, _table_arn({}, table)) for table in params["RequestItems"]]
-        return [req(operation, _table_arn(params) if "TableName" in params else None)]
+        if operation == "BatchWriteItem":
+            return [req(operation, _table_arn({}, table), _leading_keys(
+                [(w.get("PutRequest") or {}).get("Item") or (w.get("DeleteRequest") or {}).get("Key") for w in writes]))
+                for table, writes in params["RequestItems"].items()]
+        if operation == "BatchGetItem":
+            return [req(operation, _table_arn({}, table), _leading_keys(list(spec["Keys"])))
+                    for table, spec in params["RequestItems"].items()]
+        keys = _leading_keys([params.get("Key") or params.get("Item")]) if "Key" in params or "Item" in params else None
+        return [req(operation, _table_arn(params) if "TableName" in params else None, keys)]
     if prefix == "sqs":
         url = params.get("QueueUrl")
         return [req(operation.removesuffix("Batch"), _arn("sqs", url.rstrip("/").rsplit("/", 1)[-1]) if url else None)]
@@ -135,10 +156,14 @@ class Recorder:
 class Statement:
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+    leading_keys: tuple[str, ...] | None = None  # a ForAllValues dynamodb:LeadingKeys condition (patterns)
 
-    def allows(self, action: str, resource: str | None) -> bool:
+    def allows(self, action: str, resource: str | None, leading_keys: tuple[str, ...] | None = None) -> bool:
         if not any(fnmatch.fnmatch(action.lower(), a.lower()) for a in self.actions):
             return False
+        if self.leading_keys is not None and (leading_keys is None or not all(
+                any(fnmatch.fnmatchcase(k, p) for p in self.leading_keys) for k in leading_keys)):
+            return False  # a key this test cannot see never satisfies the condition
         return resource is None or any(fnmatch.fnmatchcase(resource, r) for r in self.resources)
 
 
@@ -146,17 +171,29 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _leading_key_condition(role_id: str, condition: dict[str, Any] | None) -> tuple[str, ...] | None:
+    if not condition:
+        return None
+    (operator, keys), = condition.items()
+    assert operator in ("ForAllValues:StringLike", "ForAllValues:StringEquals") and set(keys) == {"dynamodb:LeadingKeys"}, \
+        f"{role_id}: only a ForAllValues dynamodb:LeadingKeys condition is understood here"
+    values = tuple(str(v) for v in _as_list(keys["dynamodb:LeadingKeys"]))
+    return values if operator.endswith("Like") else tuple(v.replace("[", "[[]").replace("*", "[*]").replace("?", "[?]")
+                                                         for v in values)
+
+
 def role_statements(transformed: dict[str, Any], role_id: str, stack: LocalStack) -> list[Statement]:
     """The role's Allow statements with resources resolved to the local stack's ARNs, plus what its
-    managed policies allow (on "*")."""
+    managed policies allow (on "*"); a managed policy under a false condition is not attached."""
     props = transformed["Resources"][role_id]["Properties"]
     out: list[Statement] = []
     for policy in props.get("Policies", []):
         for stmt in _as_list(policy["PolicyDocument"]["Statement"]):
             assert stmt.get("Effect") == "Allow", f"{role_id}: only Allow statements are understood here"
             resources = tuple(str(r) for r in _as_list(stack.resolve(stmt.get("Resource", "*"))))
-            out.append(Statement(tuple(_as_list(stmt["Action"])), resources))
-    for arn in props.get("ManagedPolicyArns", []):
+            out.append(Statement(tuple(_as_list(stmt["Action"])), resources,
+                                 _leading_key_condition(role_id, stmt.get("Condition"))))
+    for arn in stack.resolve(props.get("ManagedPolicyArns", [])):
         name = str(arn).rsplit("/", 1)[-1]
         assert name in MANAGED_POLICIES, f"{role_id}: map managed policy {name} in MANAGED_POLICIES"
         out.append(Statement(tuple(MANAGED_POLICIES[name]), ("*",)))
@@ -174,8 +211,9 @@ def missing_permissions(requests: list[Request], transformed: dict[str, Any], st
     for r in requests:
         if r.function not in roles:
             roles[r.function] = role_statements(transformed, _role_of(transformed, r.function), stack)
-        if not any(s.allows(r.action, r.resource) for s in roles[r.function]):
-            missing.add(f"{r.function}: {r.action} on {r.resource or '(any resource)'}")
+        if not any(s.allows(r.action, r.resource, r.leading_keys) for s in roles[r.function]):
+            keys = f" (items {', '.join(sorted(set(r.leading_keys)))})" if r.leading_keys else ""
+            missing.add(f"{r.function}: {r.action} on {r.resource or '(any resource)'}{keys}")
     return sorted(missing)
 
 
@@ -266,7 +304,10 @@ def _post_sealed_three_times(app: Any, xml: str) -> list[int]:
 
     creds = wecom_credentials()
     crypto = WeComCrypto(creds.token, creds.encoding_aes_key, creds.corp_id)
-    sealed = crypto.encrypt_callback(xml, timestamp="1760000000", nonce="a1b2c3d4", agent_id=str(creds.agent_id))
+    from wecom_oa.clock import get_clock
+
+    timestamp = str(int(get_clock().now().timestamp()))  # signed now, as WeCom does (freshness check)
+    sealed = crypto.encrypt_callback(xml, timestamp=timestamp, nonce="a1b2c3d4", agent_id=str(creds.agent_id))
     query = urlencode({"msg_signature": sealed.msg_signature, "timestamp": sealed.timestamp, "nonce": sealed.nonce})
     codes = [app.stack.http("POST", "/wecom/callback", body=sealed.body.encode(), query=query,
                             headers={"content-type": "text/xml"})["statusCode"] for _ in range(3)]
@@ -475,3 +516,21 @@ def test_given_a_role_granting_a_table_then_only_that_table_matches() -> None:
         {"Put": {"TableName": "app"}}, {"ConditionCheck": {"TableName": "idem"}}]})
     assert [(r.action, r.resource) for r in reqs] == [("dynamodb:PutItem", _arn("dynamodb", "table/app")),
                                                       ("dynamodb:ConditionCheckItem", _arn("dynamodb", "table/idem"))]
+
+
+def test_given_a_leading_keys_condition_then_only_items_of_those_partitions_match() -> None:
+    """The matcher itself: the callback's grant covers its EVENT# records, nothing else, nor a call
+    whose keys are not known (a query or scan)."""
+    table = _arn("dynamodb", "table/app")
+    stmt = Statement(("dynamodb:PutItem", "dynamodb:GetItem"), (table,), ("EVENT#*",))
+    [put] = iam_requests("F", "dynamodb", "PutItem", {"TableName": "app", "Item": {"pk": {"S": "EVENT#k1"}, "sk": {"S": "META"}}})
+    [other] = iam_requests("F", "dynamodb", "GetItem", {"TableName": "app", "Key": {"pk": {"S": "TICKET#t1"}, "sk": {"S": "META"}}})
+    [scan] = iam_requests("F", "dynamodb", "Scan", {"TableName": "app"})
+    [batch] = iam_requests("F", "dynamodb", "BatchWriteItem", {"RequestItems": {"app": [
+        {"PutRequest": {"Item": {"pk": {"S": "EVENT#k2"}}}}, {"DeleteRequest": {"Key": {"pk": {"S": "CARD#c"}}}}]}})
+    assert put.leading_keys == ("EVENT#k1",) and stmt.allows(put.action, put.resource, put.leading_keys)
+    assert not stmt.allows(other.action, other.resource, other.leading_keys)
+    assert not Statement(("dynamodb:Scan",), (table,), ("EVENT#*",)).allows(scan.action, scan.resource, scan.leading_keys)
+    assert batch.leading_keys == ("EVENT#k2", "CARD#c")
+    assert not Statement(("dynamodb:BatchWriteItem",), (table,), ("EVENT#*",)).allows(
+        batch.action, batch.resource, batch.leading_keys)

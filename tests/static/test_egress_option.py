@@ -231,10 +231,23 @@ def test_given_existing_egress_then_a_deploy_time_rule_demands_subnets_and_secur
     assert all(a["AssertDescription"] for a in rule["Assertions"])
 
 
-def test_given_vpc_functions_then_sam_grants_their_roles_eni_management(transformed: dict[str, Any]) -> None:
-    for logical_id in wecom_callers():
-        arns = transformed["Resources"][f"{logical_id}Role"]["Properties"]["ManagedPolicyArns"]
-        assert any(str(a).endswith("service-role/AWSLambdaVPCAccessExecutionRole") for a in arns), logical_id
+VPC_ACCESS = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"}
+
+
+def _role_of(template: dict[str, Any], function: str) -> dict[str, Any]:
+    return template["Resources"][template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]]
+
+
+@pytest.mark.parametrize("logical_id", sorted(_functions()))
+def test_given_a_function_then_its_role_may_manage_network_interfaces_only_when_it_joins_a_vpc(
+        transformed: dict[str, Any], logical_id: str) -> None:
+    """SAM would attach the ENI policy to a generated role whenever VpcConfig is set, Fn::If or not."""
+    arns = _role_of(transformed, logical_id)["Properties"]["ManagedPolicyArns"]
+    eni = [a for a in arns if "AWSLambdaVPCAccessExecutionRole" in json.dumps(a)]
+    if logical_id in wecom_callers():
+        assert eni == [{"Fn::If": ["UseVpcEgress", VPC_ACCESS, {"Ref": "AWS::NoValue"}]}], logical_id
+    else:
+        assert eni == [], f"{logical_id} never joins a VPC"
 
 
 def test_given_any_allowed_vpc_cidr_then_the_three_subnets_fit_inside_it() -> None:
