@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from pydantic import ValidationError
+
 from wecom_oa.domain.rules import Stage, UnresolvedApprover, resolve_stage
 
 
@@ -31,8 +33,13 @@ def test_given_self_approval_when_next_leader_then_the_applicants_leader_approve
     assert "已改由其上级 zhoujie 审批" in stage.notes[0]
 
 
-def test_given_self_approval_when_keep_then_the_applicant_stays(resolve):
-    assert resolve("lina", approvers=["user:lina"], on_self_approval="keep").approvers == ["lina"]
+def test_given_a_rule_that_would_keep_the_applicant_as_approver_then_the_rule_set_is_refused(resolve):
+    with pytest.raises(ValidationError, match="on_self_approval"):
+        resolve("lina", approvers=["user:lina"], on_self_approval="keep")
+
+
+def test_given_the_applicant_among_several_approvers_then_only_the_others_decide(resolve):
+    assert resolve("lina", approvers=["user:lina", "user:zhoujie"], on_self_approval="skip").approvers == ["zhoujie"]
 
 
 def test_given_a_head_without_a_department_head_above_when_resolving_then_the_parent_head_approves(resolve):

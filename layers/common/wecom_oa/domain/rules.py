@@ -396,7 +396,8 @@ class Stage(BaseModel):
     approvers: list[str] = Field(min_length=1)
     mode: Literal["any", "all", "sequential"] = "any"
     timeout: Timeout | None = None
-    on_self_approval: Literal["skip", "next_leader", "keep"] = "skip"
+    # No "keep": an applicant never approves their own stage (skip it, or their leader decides).
+    on_self_approval: Literal["skip", "next_leader"] = "skip"
     on_unresolved: str = "escalate_to_leader"
 
     @field_validator("approvers")
@@ -973,7 +974,7 @@ def resolve_stage(
     resolved = [u for u in resolved if _active(directory, u)]
     notes: list[str] = []
     approvers = resolved
-    if applicant.userid in resolved and stage.on_self_approval != "keep":
+    if applicant.userid in resolved:
         approvers = [u for u in resolved if u != applicant.userid]
         if stage.on_self_approval == "next_leader":
             boss = leader(directory, applicant.userid, 1)

@@ -493,6 +493,9 @@ def _clickable_stage(card: dict[str, Any], userid: str) -> dict[str, Any] | None
 
         notifier.answer_late_click(a, card["pk"].removeprefix("CARD#"), userid, st)
         return None
+    if userid == a.get("applicant"):  # routes never make the applicant an approver; a stale card neither
+        logger.warning("approval click by the applicant on their own request ignored", extra=log)
+        return None
     if userid not in st["round_approvers"] or (st["mode"] == "sequential" and userid != _next_in_line(approval_id, st)):
         logger.warning("approval click from someone who is not the stage's approver ignored", extra=log)
         return None
