@@ -35,6 +35,13 @@ class InvalidInput(OAError):
     code = "invalid_input"
 
 
+class InputLimitExceeded(InvalidInput):
+    """The request breaks one of the input limits (`wecom_oa.services.api.LIMITS`): too deep, too
+    long, too many. `details` has `limit` (its name), `max` and `where`."""
+
+    code = "limit_exceeded"
+
+
 class Unauthorized(OAError):
     status = 401
     code = "unauthorized"

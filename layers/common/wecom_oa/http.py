@@ -1,7 +1,8 @@
 """HTTP mapping, done once: typed errors and validation failures → JSON `{error: {code, message, details}}`.
 
 Never a stack trace and never a 500 for input a client sent: pydantic and powertools validation
-errors become 400 with the offending fields named. Unexpected exceptions become a 500 with a
+errors become 400 with the offending fields named; a body over an input limit (`services.api.LIMITS`)
+is 413 `payload_too_large` or 400 `limit_exceeded` naming the limit. Unexpected exceptions become a 500 with a
 generic message; the details go to the log only.
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from wecom_oa.errors import InvalidInput, OAError
+from wecom_oa.errors import InputLimitExceeded, InvalidInput, OAError
 from wecom_oa.observability import logger
 
 
@@ -35,6 +36,12 @@ def error_response(exc: Exception) -> tuple[int, dict[str, Any]]:
     """Status and body for any exception."""
     if isinstance(exc, ValidationError):
         exc = invalid_from_validation(exc)
+    if isinstance(exc, RecursionError):
+        # Only input nested past every limit gets here (the body scan and form bounds stop it
+        # earlier): the caller's problem, named as such, never a 500.
+        logger.warning("request too deeply nested to process", extra={"error": type(exc).__name__})
+        exc = InputLimitExceeded("request nests too deeply to process (max_depth)",
+                                 details={"limit": "max_depth"})
     if isinstance(exc, OAError):
         if exc.status >= 500:
             logger.error("request failed", extra={"error_code": exc.code, "error": exc.message})

@@ -23,6 +23,7 @@ applicant belongs to) match when any of the applicant's tags matches, and `not` 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ from wecom_oa.domain.prechecks import (
     default_templates,
     display,
 )
-from wecom_oa.errors import ConfigurationError, InvalidInput, NotFound
+from wecom_oa.errors import ConfigurationError, InputLimitExceeded, InvalidInput, NotFound
 
 InputType = Literal["money", "number", "date", "duration", "text", "enum", "bool", "user_attribute"]
 HitPolicy = Literal["first", "unique", "priority", "collect"]
@@ -577,6 +578,91 @@ class LeaveForm(BaseModel):
 
 FORM_MODELS: dict[str, type[BaseModel]] = {"expense": ExpenseForm, "leave": LeaveForm}
 
+# Bounds of an approval form (listed with the API's other limits in services/api.py `LIMITS`). A
+# form is stored with its approval and travels in its events (DynamoDB 400 KB, EventBridge and Step
+# Functions 256 KB), so besides the rule set's declared fields it keeps only a few small extras.
+FORM_MAX_BYTES = 16 * 1024  # the whole form as JSON
+FORM_MAX_DEPTH = 4  # nesting inside the form (a list of userids is 1)
+FORM_MAX_LIST_ITEMS = 20  # items of one list in the form (handover_to, form_field approvers)
+FORM_MAX_EXTRA_KEYS = 8  # keys that are not fields of the type
+FORM_MAX_EXTRA_KEY_CHARS = 64
+FORM_MAX_EXTRA_VALUE_BYTES = 1024  # one extra key's value as JSON
+_EXTRA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Form fields a pre-check reads besides its `field` parameter.
+PRECHECK_FIELDS: dict[str, tuple[str, ...]] = {"leave_balance": ("leave_type", "days", "start", "end"),
+                                               "duplicate_invoice": ("invoice_no",), "budget": ("amount",)}
+
+
+def declared_form_fields(ruleset: RuleSet) -> frozenset[str]:
+    """Form keys the type knows: its contract form's fields, the rule set's form inputs, the
+    fields its approver specs (`form_field:`) and pre-checks read."""
+    model = FORM_MODELS.get(ruleset.type)
+    fields = set(model.model_fields) if model is not None else set()
+    fields.update(ruleset.source_of(n).split(".", 1)[1] for n, spec in ruleset.inputs.items()
+                  if spec.type != "user_attribute")
+    stages = [*ruleset.stages.values()]
+    for row in [*ruleset.rows, *([ruleset.default] if ruleset.default else [])]:
+        stages.extend(s for s in row.route if isinstance(s, Stage))
+    specs = [*ruleset.fallback_approvers, *(spec for stage in stages for spec in stage.approvers)]
+    fields.update(spec.split(":", 1)[1] for spec in specs if spec.startswith("form_field:"))
+    for check in ruleset.prechecks:
+        fields.update(PRECHECK_FIELDS.get(check.check, ()))
+        if isinstance(check.params.get("field"), str):
+            fields.add(check.params["field"])
+    return frozenset(fields)
+
+
+def _form_limit(limit: str, maximum: int, message: str, at: str) -> InputLimitExceeded:
+    return InputLimitExceeded(message, details={"limit": limit, "max": maximum, "where": at})
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, default=str).encode())
+
+
+def _clip(text: str, size: int = 24) -> str:
+    return text if len(text) <= size else text[:size] + "…"
+
+
+def check_form_bounds(ruleset: RuleSet, form: Mapping[str, Any]) -> None:
+    """InputLimitExceeded (400) naming the bound a form breaks: its size, nesting or list lengths,
+    or a key that is not a field of the type beyond the few small extras allowed."""
+    declared = declared_form_fields(ruleset)
+    stack: list[tuple[Any, str, int]] = [(v, f"form.{_clip(str(k))}", 1) for k, v in form.items()]
+    while stack:  # iterative: a form nested past every limit is refused, never recursed into
+        value, at, depth = stack.pop()
+        if isinstance(value, Mapping | list | tuple) and depth > FORM_MAX_DEPTH:
+            raise _form_limit("form_max_depth", FORM_MAX_DEPTH,
+                              f"form nests deeper than {FORM_MAX_DEPTH} levels at {at} (form_max_depth)", at)
+        if isinstance(value, Mapping):
+            stack.extend((v, f"{at}.{_clip(str(k))}", depth + 1) for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            if len(value) > FORM_MAX_LIST_ITEMS:
+                raise _form_limit("form_max_list_items", FORM_MAX_LIST_ITEMS, f"{at}: {len(value)} items; the "
+                                  f"limit is {FORM_MAX_LIST_ITEMS} (form_max_list_items)", at)
+            stack.extend((v, f"{at}[{i}]", depth + 1) for i, v in enumerate(value))
+    fields = ", ".join(sorted(declared)) or "none"
+    extras = [str(k) for k in form if str(k) not in declared]
+    for key in extras:
+        if len(key) > FORM_MAX_EXTRA_KEY_CHARS or not _EXTRA_KEY.match(key):
+            raise _form_limit("form_max_extra_key_chars", FORM_MAX_EXTRA_KEY_CHARS,
+                              f"form key {_clip(key)!r} is not a field of {ruleset.type} (fields: {fields}); an extra "
+                              f"key must be 1-{FORM_MAX_EXTRA_KEY_CHARS} letters, digits or _ (form_max_extra_key_chars)",
+                              f"form.{_clip(key)}")
+    if len(extras) > FORM_MAX_EXTRA_KEYS:
+        raise _form_limit("form_max_extra_keys", FORM_MAX_EXTRA_KEYS,
+                          f"form has {len(extras)} keys that are not fields of {ruleset.type} (fields: {fields}); "
+                          f"at most {FORM_MAX_EXTRA_KEYS} extra keys are kept (form_max_extra_keys)", "form")
+    for key in extras:
+        if (size := _json_size(form[key])) > FORM_MAX_EXTRA_VALUE_BYTES:
+            raise _form_limit("form_max_extra_value_bytes", FORM_MAX_EXTRA_VALUE_BYTES,
+                              f"form key {key!r} is not a field of {ruleset.type} and its value is {size} bytes; an "
+                              f"extra key's value may take {FORM_MAX_EXTRA_VALUE_BYTES} (form_max_extra_value_bytes)",
+                              f"form.{key}")
+    if (size := _json_size(dict(form))) > FORM_MAX_BYTES:
+        raise _form_limit("form_max_bytes", FORM_MAX_BYTES,
+                          f"form is {size} bytes as JSON; the limit is {FORM_MAX_BYTES} (form_max_bytes)", "form")
+
 
 class ApprovalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -671,7 +757,7 @@ def evaluate(ruleset: RuleSet, request: ApprovalRequest, context: EvaluationCont
     compiled = ruleset.compiled()
     texts = context.texts()
     applicant = _applicant(context.directory, request.applicant)
-    form = _validated_form(request)
+    form = _validated_form(ruleset, request)
     values = _input_values(ruleset, compiled, form, applicant, context.directory)
     findings = _run_prechecks(ruleset, request, form, applicant, context, texts)
     rejections = [f for f in findings if f.severity == "reject"]
@@ -689,7 +775,9 @@ def _applicant(directory: Directory, userid: str) -> User:
                            details=[{"field": "applicant", "problem": "unknown user"}]) from None
 
 
-def _validated_form(request: ApprovalRequest) -> dict[str, Any]:
+def _validated_form(ruleset: RuleSet, request: ApprovalRequest) -> dict[str, Any]:
+    """The form within its bounds (`check_form_bounds`), then through the type's contract model."""
+    check_form_bounds(ruleset, request.form)
     model = FORM_MODELS.get(request.type)
     if model is None:
         return dict(request.form)

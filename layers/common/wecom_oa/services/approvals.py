@@ -137,12 +137,22 @@ def context() -> rules.EvaluationContext:
     return rules.EvaluationContext(directory=wiring.directory(), prechecks=checks)
 
 
-def evaluate_request(req: CreateApproval, request_id: str | None = None) -> rules.Decision:
+def _active_ruleset(approval_type: str) -> rules.RuleSet:
     try:
-        ruleset = registry().active(req.type)
+        return registry().active(approval_type)
     except NotFound:
-        raise InvalidInput(f"type: unknown approval type {req.type!r}",
+        raise InvalidInput(f"type: unknown approval type {approval_type!r}",
                            details=[{"field": "type", "problem": f"one of {registry().types()}"}]) from None
+
+
+def check_form(req: CreateApproval) -> None:
+    """400 when the form breaks its bounds (`rules.check_form_bounds`: size, nesting, list
+    lengths, keys that are not fields of the type), before any name in it is looked up."""
+    rules.check_form_bounds(_active_ruleset(req.type), req.form)
+
+
+def evaluate_request(req: CreateApproval, request_id: str | None = None) -> rules.Decision:
+    ruleset = _active_ruleset(req.type)
     request = rules.ApprovalRequest(type=req.type, applicant=req.applicant, form=req.form, request_id=request_id)
     return rules.evaluate(ruleset, request, context())
 
@@ -161,9 +171,10 @@ def http_create(request: ApiRequest) -> tuple[int, Any]:
 
     body = parse(SubmitApproval, request.json())
     req = CreateApproval.model_validate(body.model_dump(exclude={"channel"}))
+    check_form(req)
     people.require_member(req.applicant, "applicant")
     handover = req.form.get("handover_to")
-    if handover:
+    if handover and isinstance(handover, str | list):  # another shape is named by the form's own validation
         people.require_members([handover] if isinstance(handover, str) else [str(u) for u in handover],
                                "form.handover_to")
     return 201, submit(req, body.channel).model_dump(mode="json")

@@ -41,7 +41,7 @@ from wecom_oa.domain.notices import (
     render_leader_note,
     render_nudge,
 )
-from wecom_oa.errors import AlreadyExists, InvalidInput, NotFound, OAError
+from wecom_oa.errors import AlreadyExists, InputLimitExceeded, InvalidInput, NotFound, OAError
 from wecom_oa.observability import logger, metrics
 from wecom_oa.services import cards, digests, wiring
 from wecom_oa.services.api import ApiRequest, route
@@ -88,11 +88,14 @@ def create_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
     """Validate, count and store the notice, then hand the sending to the events queue: the answer
     does not wait for thousands of recipient items and cards (a 6000-store notice answers at once;
     `status` is `sending` until the worker has sent every batch)."""
-    notice = parse_notice(request.json(), notice_id=secrets.token_hex(8), now=get_clock().now())
+    body = request.json()
+    check_recipient_counts(body)
+    notice = parse_notice(body, notice_id=secrets.token_hex(8), now=get_clock().now())
     directory = wiring.directory()
     from wecom_oa.services import people
 
     people.require_member(notice.sender, "sender", directory=directory)
+    require_known_users(notice, directory)
     expanded = _expand(notice, directory)
     if not expanded.userids:
         raise InvalidInput("the notice has no active recipients", details={"inactive": expanded.inactive})
@@ -101,6 +104,37 @@ def create_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
     _enqueue_send(notice.id or "")
     return 201, {"id": notice.id, "recipients": len(expanded.userids), "inactive": expanded.inactive,
                  "messages": len(batches(expanded.userids, _policy().batch_size)), "status": "sending"}
+
+
+def check_recipient_counts(body: Mapping[str, Any]) -> None:
+    """At most MAX_USERIDS userids, MAX_PARTIES departments and MAX_TAGS tags (WeCom's message/send
+    limits), counted on the raw body before anything is validated or looked up; InputLimitExceeded
+    names the field."""
+    from wecom_oa.services.api import MAX_PARTIES, MAX_TAGS, MAX_USERIDS
+
+    for field, limit, name in (("touser", MAX_USERIDS, "max_userids"), ("toparty", MAX_PARTIES, "max_parties"),
+                               ("totag", MAX_TAGS, "max_tags")):
+        value = body.get(field)
+        count = len([v for v in value.split("|") if v]) if isinstance(value, str) else \
+            len(value) if isinstance(value, list) else 0
+        if count > limit:
+            raise InputLimitExceeded(f"{field}: {count} recipients; the limit is {limit} per notice ({name})",
+                                     details={"limit": name, "max": limit, "where": field})
+
+
+def require_known_users(notice: Notice, directory: Any) -> None:
+    """400 naming every unknown userid of `touser` (as `expand_recipients` would), found from the
+    cached company roster: no WeCom call per unknown userid (`people.problems`)."""
+    from wecom_oa.services import people
+
+    named = [(i, u) for i, u in enumerate(notice.touser) if u != "@all"]
+    unknown = {u for u, problem in people.problems([u for _, u in named], directory=directory, active=False)
+               if problem == "unknown userid"}
+    if unknown:
+        bad = [{"field": f"touser[{i}]", "value": u} for i, u in named if u in unknown]
+        listed = ", ".join(f"{b['field']}={b['value']}" for b in bad[:people.NAMED_IN_MESSAGE])
+        more = f" and {len(bad) - people.NAMED_IN_MESSAGE} more" if len(bad) > people.NAMED_IN_MESSAGE else ""
+        raise InvalidInput(f"unknown recipients: {listed}{more}", details=bad)
 
 
 SEND_KIND = "notice_send"
