@@ -280,12 +280,14 @@ class CallbackSimulator:
 
     def post_event(self, xml: str) -> dict[str, Any]:
         from wecom_oa.adapters.wecom.crypto import WeComCrypto
+        from wecom_oa.clock import get_clock
         from wecom_oa.services.wiring import wecom_credentials
 
         creds = wecom_credentials()
         crypto = WeComCrypto(creds.token, creds.encoding_aes_key, creds.corp_id)
-        sealed = crypto.encrypt_callback(xml, timestamp=str(int(time.time())), nonce=os.urandom(4).hex(),
-                                         agent_id=str(creds.agent_id))
+        # Signed at the process clock's time, as the callback's freshness check reads it.
+        sealed = crypto.encrypt_callback(xml, timestamp=str(int(get_clock().now().timestamp())),
+                                         nonce=os.urandom(4).hex(), agent_id=str(creds.agent_id))
         body = sealed.body
         query = urlencode({"msg_signature": sealed.msg_signature, "timestamp": sealed.timestamp,
                            "nonce": sealed.nonce})

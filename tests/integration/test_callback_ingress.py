@@ -1,5 +1,9 @@
 """The callback endpoint through the deployed-in-moto stack: official vectors over the HTTP route,
-duplicate-proof delivery (also concurrent), and mutated requests that never 5xx nor store."""
+duplicate-proof delivery (also concurrent), and mutated requests that never 5xx nor store.
+
+Tencent's vectors are signed in 2014/2016: each test sets the process clock to its vector's signed
+timestamp, so they verify with the freshness check on (tests/adversarial/test_callback_hardening.py
+covers the window itself)."""
 
 from __future__ import annotations
 
@@ -16,9 +20,14 @@ OFFICIAL = {v["id"]: v for v in json.loads((VECTORS / "official_vectors.json").r
 
 
 def _use_vector_identity(monkeypatch: pytest.MonkeyPatch, vector: dict) -> None:
+    """The vector's app identity, and the process clock at the vector's signed timestamp."""
+    from datetime import UTC, datetime
+
+    from wecom_oa.clock import ManualClock, set_clock
     from wecom_oa.services import wiring
     from wecom_oa.settings import reset_settings
 
+    set_clock(ManualClock(datetime.fromtimestamp(int(vector["query_params_decoded"]["timestamp"]), UTC)))
     monkeypatch.setenv("WECOM_TOKEN", vector["token"])
     monkeypatch.setenv("WECOM_ENCODING_AES_KEY", vector["encoding_aes_key"])
     monkeypatch.setenv("WECOM_CORP_ID", vector["receive_id"])

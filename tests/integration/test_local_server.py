@@ -1,9 +1,10 @@
 """`make run` for real: the local server as a subprocess on a loopback port, driven over HTTP.
 
 Covers the local-mode contract (ready line, /health, the sandbox routes), the callback answers
-over HTTP with Tencent's official sample identity, and the repair-ticket scenario on a virtual
-clock (LOCAL_CLOCK_START on a workday morning, LOCAL_TIME_SCALE=0.001: supervisor, then director,
-nothing after it is resolved)."""
+over HTTP with Tencent's official sample identity (on a second server whose stepped clock stands at
+the samples' signed times, so the callback's freshness check passes), and the repair-ticket scenario
+on a virtual clock (LOCAL_CLOCK_START on a workday morning, LOCAL_TIME_SCALE=0.001: supervisor, then
+director, nothing after it is resolved)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.error import HTTPError
 from urllib.parse import urlencode
@@ -54,15 +57,18 @@ class Server:
         return status, json.loads(text) if text else None
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
+def _signed_at(vector: dict) -> datetime:
+    return datetime.fromtimestamp(int(vector["query_params_decoded"]["timestamp"]), UTC)
+
+
+@contextmanager
+def _serve(clock_env: dict[str, str]) -> Iterator[Server]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT", "LOCAL_", "WECOM_"))}
     env.update({
         "PORT": str(port), "PYTHONPATH": f"{ROOT / 'layers' / 'common'}{os.pathsep}{ROOT}",
         "WECOM_TOKEN": VECTOR["token"], "WECOM_ENCODING_AES_KEY": VECTOR["encoding_aes_key"],
-        "WECOM_CORP_ID": VECTOR["receive_id"],
-        "LOCAL_CLOCK_START": "2026-11-23T09:00:00+08:00", "LOCAL_TIME_SCALE": "0.001",
+        "WECOM_CORP_ID": VECTOR["receive_id"], **clock_env,
     })
     proc = subprocess.Popen([sys.executable, "-m", "local.server"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -95,23 +101,44 @@ def server() -> Iterator[Server]:
             proc.kill()
 
 
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    with _serve({"LOCAL_CLOCK_START": "2026-11-23T09:00:00+08:00", "LOCAL_TIME_SCALE": "0.001"}) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def vector_server() -> Iterator[Server]:
+    """Stepped clock at the GET sample's signed time; POST /_sandbox/clock moves it to the POST sample's."""
+    with _serve({"LOCAL_CLOCK": "stepped", "LOCAL_CLOCK_START": _signed_at(VECTOR).isoformat()}) as served:
+        yield served
+
+
 def test_health_answers_200(server: Server) -> None:
     status, body = server.json("GET", "/health")
     assert status == 200 and body["status"] == "ok" and body["local_mode"] is True
 
 
-def test_get_echo_over_http_is_the_bare_plaintext(server: Server) -> None:
-    status, text = server.call("GET", "/wecom/callback?" + VECTOR["raw_query_string"])
+def test_official_samples_over_http_at_their_signed_times(vector_server: Server) -> None:
+    # GET echo: the bare plaintext, at the 2016 sample's own time
+    status, text = vector_server.call("GET", "/wecom/callback?" + VECTOR["raw_query_string"])
     assert (status, text) == (200, VECTOR["expected_plaintext"])
-
-
-def test_post_callback_over_http_is_acked_with_an_empty_body_and_bad_signature_is_403(server: Server) -> None:
+    # POST: acked with an empty body (twice: the duplicate gets the same answer), a bad signature 403
+    status, _ = vector_server.json("POST", "/_sandbox/clock", {"to": _signed_at(POST_VECTOR).isoformat()})
+    assert status == 200
     query = urlencode(POST_VECTOR["query_params_decoded"])
     body = POST_VECTOR["http_body"].encode()
-    assert server.call("POST", f"/wecom/callback?{query}", body) == (200, "")
-    assert server.call("POST", f"/wecom/callback?{query}", body) == (200, "")  # duplicate: same answer
+    assert vector_server.call("POST", f"/wecom/callback?{query}", body) == (200, "")
+    assert vector_server.call("POST", f"/wecom/callback?{query}", body) == (200, "")  # duplicate: same answer
     bad = urlencode({**POST_VECTOR["query_params_decoded"], "msg_signature": "0" * 40})
-    assert server.call("POST", f"/wecom/callback?{bad}", body)[0] == 403
+    assert vector_server.call("POST", f"/wecom/callback?{bad}", body)[0] == 403
+
+
+def test_official_samples_are_stale_on_a_server_at_todays_time(server: Server) -> None:
+    status, text = server.call("GET", "/wecom/callback?" + VECTOR["raw_query_string"])
+    assert status == 403 and "window" in text
+    query = urlencode(POST_VECTOR["query_params_decoded"])
+    assert server.call("POST", f"/wecom/callback?{query}", POST_VECTOR["http_body"].encode())[0] == 403
 
 
 def test_sandbox_lists_the_templates_schedules(server: Server) -> None:

@@ -19,7 +19,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from wecom_oa.errors import ConfigurationError
 
@@ -65,6 +73,10 @@ class Settings(BaseModel):
     callback_max_body_bytes: int = Field(64 * 1024, alias="CALLBACK_MAX_BODY_BYTES", gt=0)
     # How long a callback's idempotency record is kept (WeCom retries within seconds; ≥ 1 day).
     callback_dedup_ttl_seconds: int = Field(3 * 24 * 3600, alias="CALLBACK_DEDUP_TTL_SECONDS", ge=86400)
+    # A signed callback timestamp further than this from the process clock is refused (403): a
+    # replay after its dedup record expired cannot be accepted again. WeCom documents no window.
+    callback_timestamp_window_seconds: int = Field(
+        600, alias="CALLBACK_TIMESTAMP_WINDOW_SECONDS", ge=60, le=86400)
 
     config_dir: Path = Field(PACKAGE_DIR / "config", alias="OA_CONFIG_DIR")
     templates_dir: Path = Field(PACKAGE_DIR / "templates", alias="OA_TEMPLATES_DIR")
@@ -83,6 +95,16 @@ class Settings(BaseModel):
         if value is not None and value.tzinfo is None:
             raise ValueError("LOCAL_CLOCK_START needs a UTC offset, e.g. 2026-11-23T09:00:00+08:00")
         return value
+
+    @model_validator(mode="after")
+    def _dedup_outlives_freshness(self) -> Settings:
+        # A callback stored at t with timestamp ts (|t - ts| ≤ W) can be replayed until ts + W ≤ t + 2W:
+        # its dedup record must still exist then.
+        window = self.callback_timestamp_window_seconds
+        if self.callback_dedup_ttl_seconds <= 2 * window:
+            raise ValueError(f"CALLBACK_DEDUP_TTL_SECONDS must exceed twice CALLBACK_TIMESTAMP_WINDOW_SECONDS "
+                             f"({2 * window} s): a replay inside the window must still find its dedup record")
+        return self
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

@@ -464,13 +464,22 @@ def test_given_utf16_body_with_entities_when_decrypt_callback_then_refused(ours:
         ours.decrypt_callback("0" * 40, TS, NONCE, body)
 
 
-def test_given_doctype_text_inside_cdata_when_callback_then_still_decrypted_and_parsed(
+def test_given_doctype_text_inside_inner_cdata_when_callback_then_still_decrypted_and_parsed(
     ours: WeComCrypto, event_xml
 ) -> None:
+    # A member's chat text is CDATA in the decrypted XML: there `<!DOCTYPE` is text, not markup.
     plaintext = event_xml("text").replace("hello", "<!DOCTYPE html><p>hi</p>")
     cb = ours.encrypt_callback(plaintext, timestamp=TS, nonce=NONCE)
-    body = cb.body.replace("</xml>", "<Note><![CDATA[<!DOCTYPE x>]]></Note></xml>")
 
-    xml = ours.decrypt_callback(cb.msg_signature, TS, NONCE, body.encode())
+    xml = ours.decrypt_callback(cb.msg_signature, TS, NONCE, cb.body.encode())
 
     assert parse_event(xml).content == "<!DOCTYPE html><p>hi</p>"
+
+
+def test_given_doctype_text_anywhere_in_the_outer_body_when_callback_then_refused(ours: WeComCrypto) -> None:
+    # The outer envelope holds only base64, the CorpID and the AgentID: no reason for `<!DOCTYPE` anywhere.
+    cb = ours.encrypt_callback("<xml><MsgType>text</MsgType></xml>", timestamp=TS, nonce=NONCE)
+    body = cb.body.replace("</xml>", "<Note><![CDATA[<!DOCTYPE x>]]></Note></xml>")
+
+    with pytest.raises(ParseXmlError, match="DTD or entity declaration"):
+        ours.decrypt_callback(cb.msg_signature, TS, NONCE, body.encode())

@@ -5,6 +5,12 @@ Contract with WeCom (PROTOCOL.md §1.5–1.6):
 - POST answers 200 with an empty body once the event is stored and enqueued. Nothing is stored
   for a request that fails a check: 403 for a bad signature or ReceiveId, 400 for malformed
   input, 413 for an oversize body. Never 500 for what a client sent.
+- XML, outer and decrypted, is UTF-8 with no DTD or entity declaration in any encoding, checked
+  before any parser runs (400 otherwise; `crypto.screen_xml`).
+- Freshness (GET and POST): a correctly signed timestamp more than CALLBACK_TIMESTAMP_WINDOW_SECONDS
+  from the process clock (`get_clock()`, so virtual clocks agree; stretched by 1 / scale on a
+  fast-forwarded one, see `_freshness`) is refused with 403 before decryption. The dedup record outlives that window (settings enforce TTL > 2 × window), so a
+  replay is either a duplicate or stale, never a second event.
 - Delivery: the event record is written first (conditional put on the per-kind idempotency key,
   TTL ≥ 1 day), then enqueued, then marked enqueued. A retry of a request whose enqueue failed
   finds the record unmarked (and older than IN_FLIGHT_GRACE) and enqueues again; the worker's effects are idempotent, so the
@@ -93,9 +99,24 @@ def _body(event: dict[str, Any]) -> bytes:
     return raw
 
 
+def _freshness() -> dict[str, Any]:
+    """Keyword arguments of the crypto's freshness check: the process clock and the window.
+
+    The window bounds real delay (transit, clock skew). On a scaled virtual clock (local mode,
+    LOCAL_TIME_SCALE < 1) the real milliseconds between the simulator signing and this check are
+    whole virtual minutes, so the window is stretched by 1 / scale there; every other clock
+    (system, manual, stepped) has scale 1 and gets the configured window as it is."""
+    clock = get_clock()
+    window = get_settings().callback_timestamp_window_seconds
+    scale = getattr(clock, "scale", 1.0)
+    if 0 < scale < 1:
+        window = int(window / scale)
+    return {"fresh_at": clock.now().timestamp(), "window_seconds": window}
+
+
 def verify_url(event: dict[str, Any]) -> str:
     signature, timestamp, nonce, echostr = _require(_query(event), (*_QUERY_FIELDS, "echostr"))
-    return _crypto().verify_url(signature, timestamp, nonce, echostr.replace(" ", "+"))
+    return _crypto().verify_url(signature, timestamp, nonce, echostr.replace(" ", "+"), **_freshness())
 
 
 def receive(event: dict[str, Any]) -> str:
@@ -104,7 +125,7 @@ def receive(event: dict[str, Any]) -> str:
 
     signature, timestamp, nonce = _require(_query(event), _QUERY_FIELDS)
     body = _body(event)
-    plaintext = _crypto().decrypt_callback(signature, timestamp, nonce, body)
+    plaintext = _crypto().decrypt_callback(signature, timestamp, nonce, body, **_freshness())
     return accept(parse_event(plaintext))
 
 
@@ -171,9 +192,6 @@ def handle_http(event: dict[str, Any]) -> dict[str, Any]:
 def _reject(status: int, code: str, message: str) -> dict[str, Any]:
     return {"statusCode": status, "headers": {"content-type": "application/json"},
             "body": json.dumps({"error": {"code": code, "message": message}})}
-
-
-
 
 
 def is_known(key: str) -> bool:

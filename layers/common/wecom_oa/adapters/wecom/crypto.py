@@ -9,6 +9,10 @@ Contract:
   automatic: forged/misrouted callbacks → 403, malformed input → 400, a bad key → configuration error.
   No other exception type escapes the public methods for any str/bytes input.
 - Messages name the problem and never carry the token, key or plaintext.
+- XML (the outer body here, the decrypted inner XML in `parser`) goes through `safe_fromstring`:
+  UTF-8 or refused, no DTD or entity declaration in any encoding, refused before expat sees it.
+- Freshness: given `fresh_at` (the caller's clock, unix seconds), a signed timestamp more than
+  `window_seconds` away from it is refused (`StaleTimestampError`, 403) before decryption.
 
 This module sits on the callback cold-start path: it imports no pydantic.
 """
@@ -16,6 +20,7 @@ This module sits on the callback cold-start path: it imports no pydantic.
 from __future__ import annotations
 
 import binascii
+import codecs
 import hashlib
 import hmac
 import re
@@ -60,6 +65,14 @@ class ComputeSignatureError(InvalidInput, WeComCryptoError):
 
 class IllegalAesKey(ConfigurationError, WeComCryptoError):
     wecom_code = -40004
+
+
+class StaleTimestampError(Forbidden, WeComCryptoError):
+    """A correctly signed timestamp outside the freshness window (a replay, or a clock far off).
+
+    The official library has no freshness check; this shares the signature failure's code."""
+
+    wecom_code = -40001
 
 
 class ValidateReceiveIdError(Forbidden, WeComCryptoError):
@@ -117,28 +130,108 @@ def _as_str(value: object, name: str) -> str:
     raise ValidateSignatureError(f"query parameter {name} is missing or not a string")
 
 
-def safe_fromstring(data: bytes | str) -> Element:
-    """Parse untrusted XML with defusedxml's guarantees (no DTD, entities or external references).
+class UnsafeXmlError(DefusedXmlException):
+    """XML refused before parsing; `str()` is a fixed sentence naming the rule (never the data)."""
 
-    defusedxml runs the pure-Python expat glue (~2-10x slower than the C parser). A document with no
-    `<!DOCTYPE` cannot declare entities or reference external ones, so such documents (every real
-    WeCom payload) go to the C parser; anything else, or bytes that are not plain UTF-8, goes to
-    defusedxml with `forbid_dtd=True`. Raises ParseError or a DefusedXmlException.
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+# `<!` opens a declaration (DOCTYPE, ENTITY, ELEMENT, ATTLIST, NOTATION) unless it opens a comment
+# or a CDATA section; expat is case-sensitive, the guard is not.
+_DECLARATION = re.compile(r"<!(?!\[CDATA\[|--)")
+_SKIPPED = (("<![CDATA[", "]]>"), ("<!--", "-->"), ("<?", "?>"))
+_OPENER = re.compile(r"<[!?]")
+_XML_DECL = re.compile(r"<\?xml\b(?P<body>.*?)\?>", re.DOTALL)
+_DECL_ENCODING = re.compile(r"""\bencoding\s*=\s*(["'])(?P<name>[^"']*)\1""")
+
+
+def _declaration_outside_sections(text: str) -> bool:
+    """True when a `<!` declaration appears outside CDATA sections, comments and processing
+    instructions, or one of those is unterminated. Scans in document order, as expat does, so a
+    `<![CDATA[` inside a comment or PI cannot hide a DOCTYPE that follows it. Linear time."""
+    pos = 0
+    while (m := _OPENER.search(text, pos)) is not None:
+        start = m.start()
+        for opener, closer in _SKIPPED:
+            if text.startswith(opener, start):
+                end = text.find(closer, start + len(opener))
+                if end < 0:
+                    return True
+                pos = end + len(closer)
+                break
+        else:
+            return True
+    return False
+
+
+def screen_xml(data: bytes | str, *, text_in_sections: bool = False) -> str:
+    """The document as text, once it is known to hold no DTD or entity declaration in any encoding.
+
+    WeCom sends UTF-8, so that is the only encoding read: bytes must decode as strict UTF-8 (a
+    UTF-8 byte-order mark is dropped), an XML declaration may name no other encoding, and no NUL
+    may appear (an ASCII character in BOM-less UTF-16 or UTF-32 always carries one). Then no `<!`
+    declaration may appear: anywhere at all by default (the outer body holds only base64, ids and
+    CDATA), or, with `text_in_sections`, outside CDATA sections, comments and PIs (the decrypted
+    inner XML, where a member's chat text in CDATA may legitimately read `<!DOCTYPE html>`).
+    Raises UnsafeXmlError naming the rule.
     """
-    text = data
     if isinstance(data, bytes):
         try:
-            text = data.decode("utf-8")
+            text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
         except UnicodeDecodeError:
-            text = None
-        head = data[:100].lower()
-        if b"encoding" in head and b"utf-8" not in head:
-            text = None
-    if isinstance(text, str) and "<!DOCTYPE" not in text:
-        parser = XMLParser()  # noqa: S314 - no DOCTYPE, hence no entities or external refs (see above)
-        parser.feed(text)
-        return parser.close()
-    return _safe_fromstring(data, forbid_dtd=True)
+            raise UnsafeXmlError("XML is not UTF-8 (WeCom sends UTF-8)") from None
+    else:
+        text = data.removeprefix("\ufeff")
+    if "\x00" in text:
+        raise UnsafeXmlError("XML contains NUL characters (UTF-16/UTF-32 is not accepted)")
+    if text.startswith("<?xml"):
+        decl = _XML_DECL.match(text)
+        named = _DECL_ENCODING.search(decl.group("body") if decl else text[:200])
+        if named is not None and named.group("name").lower() not in ("utf-8", "utf8"):
+            raise UnsafeXmlError("XML declares an encoding other than UTF-8")
+    # The section-aware scan runs only when the plain search finds a candidate (rare: a `<!` in text).
+    if _DECLARATION.search(text) is not None and (not text_in_sections or _declaration_outside_sections(text)):
+        raise UnsafeXmlError("XML contains a DTD or entity declaration")
+    return text
+
+
+def safe_fromstring(data: bytes | str, *, text_in_sections: bool = False) -> Element:
+    """Parse untrusted XML: `screen_xml` first (no expansion can start), then a parser that
+    refuses DTDs, entities and external references on its own as well.
+
+    A screened document is UTF-8 text with no declaration markup, so no entity can be defined or
+    referenced externally; such text goes to the C parser, fed as `str` (expat reads it as UTF-8
+    whatever it declares). defusedxml with `forbid_dtd=True` (its pure-Python glue is ~2-10x
+    slower) stays as the second wall should anything reach a parser with a DOCTYPE in it: a text
+    still containing `<!DOCTYPE` (only possible inside sections with `text_in_sections`) goes there.
+    Raises UnsafeXmlError or another DefusedXmlException, or ParseError.
+    """
+    text = screen_xml(data, text_in_sections=text_in_sections)
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        return _safe_fromstring(text, forbid_dtd=True)
+    parser = XMLParser()  # noqa: S314 - screened: UTF-8 text without any DTD or entity declaration
+    parser.feed(text)
+    return parser.close()
+
+
+_MAX_TIMESTAMP_DIGITS = 12
+
+
+def check_freshness(timestamp: object, now: float, window_seconds: int) -> None:
+    """Refuse a signed `timestamp` (unix seconds, ASCII digits) more than `window_seconds` from
+    `now`, in either direction. Raises StaleTimestampError; its message gives the skew only."""
+    ts = _as_str(timestamp, "timestamp")
+    if not (ts.isascii() and ts.isdigit() and len(ts) <= _MAX_TIMESTAMP_DIGITS):
+        raise StaleTimestampError("timestamp is not a unix time in seconds")
+    skew = int(ts) - int(now)
+    if abs(skew) > window_seconds:
+        when = f"{-skew} s old" if skew < 0 else f"{skew} s in the future"
+        raise StaleTimestampError(f"timestamp is {when}; the window is ±{window_seconds} s")
 
 
 def decode_aes_key(encoding_aes_key: str) -> bytes:
@@ -189,21 +282,35 @@ class WeComCrypto:
 
     # inbound
 
-    def verify_url(self, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+    def verify_url(
+        self, msg_signature: str, timestamp: str, nonce: str, echostr: str, *,
+        fresh_at: float | None = None, window_seconds: int = 600,
+    ) -> str:
         """GET verification: the decrypted echostr, to be returned verbatim as the response body.
 
-        A '+' turned into ' ' by form decoding is restored (base64 has no spaces).
+        A '+' turned into ' ' by form decoding is restored (base64 has no spaces). With `fresh_at`,
+        the signed timestamp must be within `window_seconds` of it (`check_freshness`).
         """
         echo = _as_str(echostr, "echostr").replace(" ", "+")
         if not echo:
             raise ValidateSignatureError("query parameter echostr is empty")
         self._check_signature(msg_signature, timestamp, nonce, echo)
+        if fresh_at is not None:
+            check_freshness(timestamp, fresh_at, window_seconds)
         return self.decrypt(echo)
 
-    def decrypt_callback(self, msg_signature: str, timestamp: str, nonce: str, body: bytes | str) -> str:
-        """POST callback: the decrypted inner XML. The signature covers only the Encrypt text."""
+    def decrypt_callback(
+        self, msg_signature: str, timestamp: str, nonce: str, body: bytes | str, *,
+        fresh_at: float | None = None, window_seconds: int = 600,
+    ) -> str:
+        """POST callback: the decrypted inner XML. The signature covers only the Encrypt text.
+
+        Order: the outer XML is screened and parsed, the signature checked, then (with `fresh_at`)
+        the timestamp's freshness, and only then is anything decrypted."""
         encrypt = self.extract_encrypt(body)
         self._check_signature(msg_signature, timestamp, nonce, encrypt)
+        if fresh_at is not None:
+            check_freshness(timestamp, fresh_at, window_seconds)
         return self.decrypt(encrypt)
 
     @staticmethod
@@ -213,6 +320,8 @@ class WeComCrypto:
             raise ParseXmlError("callback body is empty")
         try:
             root = safe_fromstring(body)
+        except UnsafeXmlError as exc:
+            raise ParseXmlError(f"callback body refused: {exc.reason}") from exc
         except DefusedXmlException as exc:
             raise ParseXmlError("callback body contains a DTD, entity or external reference") from exc
         except (ParseError, ValueError, LookupError) as exc:

@@ -2,7 +2,9 @@
 
 Contract: `parse_event` returns one of the models in `wecom_oa.models.wecom_events` or raises
 `MalformedEvent` (an InvalidInput, HTTP 400) naming what is wrong. Unknown message types and events
-become `UnknownEvent`, never an error. XML is parsed with defusedxml (no DTD, entities or external refs).
+become `UnknownEvent`, never an error. The XML is screened before parsing (`crypto.screen_xml`: UTF-8
+only, no DTD or entity declaration outside CDATA text, in any encoding), then parsed by a parser
+that refuses DTDs, entities and external references itself.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from pydantic import ValidationError
 
-from wecom_oa.adapters.wecom.crypto import safe_fromstring
+from wecom_oa.adapters.wecom.crypto import UnsafeXmlError, safe_fromstring
 from wecom_oa.errors import InvalidInput
 from wecom_oa.models.wecom_events import (
     ChangeContactEvent,
@@ -250,7 +252,9 @@ def _parse_xml(xml: str | bytes) -> Element:
     if not isinstance(xml, str | bytes) or not xml:
         raise MalformedEvent("callback plaintext is empty")
     try:
-        return safe_fromstring(xml)
+        return safe_fromstring(xml, text_in_sections=True)
+    except UnsafeXmlError as exc:
+        raise MalformedEvent(f"callback plaintext refused: {exc.reason}") from exc
     except DefusedXmlException as exc:
         raise MalformedEvent("callback plaintext contains a DTD, entity or external reference") from exc
     except (ParseError, ValueError, LookupError) as exc:
