@@ -20,7 +20,7 @@ from typing import Any
 from local import motoshim
 from local.clock import SteppedClock
 
-SETTLE_LIMIT_SECONDS = 300.0  # a stack that never gets quiet is a bug: say so instead of hanging
+SETTLE_LIMIT_SECONDS = float(__import__("os").environ.get("LOCAL_SETTLE_LIMIT", "300"))  # a stack that never gets quiet is a bug: say so instead of hanging
 
 
 class Quiet:
@@ -112,12 +112,20 @@ class ClockDriver:
     def advance(self, seconds: float) -> dict[str, Any]:
         return self.advance_to(self.clock.now() + timedelta(seconds=seconds))
 
-    def _fire(self, name: str, at: datetime) -> dict[str, Any]:
+    def _fire(self, name: str, at: datetime, attempt: int = 0) -> dict[str, Any]:
+        """Run the schedule; a failed run is retried like Lambda's async invocation (1 and 2 minutes
+        later on the clock), then parked in the function's on-failure queue."""
         try:
             result = self.stack.fire(name)
             return {"schedule": name, "at": at.isoformat(), "result": result}
         except Exception as exc:  # noqa: BLE001 - a failed run is reported; the next one still fires
-            print(f"schedule {name} failed at {at.isoformat()}: {exc}", file=sys.stderr, flush=True)
+            print(f"schedule {name} failed at {self.clock.now().isoformat()} (attempt {attempt + 1}): {exc}",
+                  file=sys.stderr, flush=True)
+            if attempt < min(self.stack.async_retries(name), len(self.stack.ASYNC_RETRY_DELAYS)):
+                self.clock.call_later(self.stack.ASYNC_RETRY_DELAYS[attempt],
+                                      lambda: self._fire(name, at, attempt + 1))
+            else:
+                self.stack.park_failed_run(name, str(exc))
             return {"schedule": name, "at": at.isoformat(), "error": str(exc)}
 
 

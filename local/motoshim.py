@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import math
 import threading
 import time
 import traceback
@@ -156,7 +157,9 @@ def _patched_timestamp_wait_seconds(self: Any, env: Any) -> int:
     if timestamp is None:
         raise FailureEventException(self._create_failure_event(env, timestamp_str))
     delta = timestamp.replace(tzinfo=UTC) - get_clock().now()
-    return max(0, int(delta.total_seconds()))
+    # Rounded up: after a jittered retry the clock sits between seconds, and a wait truncated to 0
+    # would wake the task before its timestamp, again and again (a stepped clock never moves then).
+    return max(0, math.ceil(delta.total_seconds()))
 
 
 def _real(seconds: float) -> float:

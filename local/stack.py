@@ -503,6 +503,25 @@ class LocalStack:
         s = self.schedule(name)
         return self.invoke(s.function, {**s.input, "manual": True} if manual else dict(s.input))
 
+    ASYNC_RETRY_DELAYS = (60.0, 120.0)  # Lambda's async retries: about 1 and 2 minutes apart
+
+    def async_retries(self, name: str) -> int:
+        """How often Lambda retries a failed scheduled run of `name` (EventInvokeConfig, default 2)."""
+        props = self.resources[self.schedule(name).function]["Properties"]
+        return int((props.get("EventInvokeConfig") or {}).get("MaximumRetryAttempts", 2))
+
+    def park_failed_run(self, name: str, error: str) -> None:
+        """After the last retry: the record goes to the function's on-failure queue, as on AWS."""
+        s = self.schedule(name)
+        on_failure = (((self.resources[s.function]["Properties"].get("EventInvokeConfig") or {})
+                       .get("DestinationConfig") or {}).get("OnFailure") or {})
+        target = (on_failure.get("Destination") or {}).get("Fn::GetAtt", [None])[0]
+        if on_failure.get("Type") != "SQS" or target not in self.physical:
+            return
+        record = {"requestPayload": dict(s.input), "responsePayload": {"errorMessage": error},
+                  "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 1 + self.async_retries(name)}}
+        self.client("sqs").send_message(QueueUrl=self.physical[target]["Ref"], MessageBody=json.dumps(record))
+
     def stop(self) -> None:
         self._stop.set()
 

@@ -40,6 +40,9 @@ def test_a_repair_ticket_is_handled_from_the_cards_and_the_chat(start_company) -
     after = company.api("GET", f"/tickets/{ticket['id']}")
     assert after["status"] == "resolved" and str(after["fields"]["repair_cost"]) in ("350", "350.00")
     assert any("已解决" in t for t in company.texts("chenjing"))
+    # the handling card is closed for him: no live buttons on a resolved ticket
+    closed = [e for e in company.inbox("zhangsan") if e.get("task_id") == handling["task_id"]]
+    assert closed and closed[-1]["keys"] == [] and "已解决" in closed[-1]["text"], closed
     # his next message is an ordinary chat again (no question open)
     told = len(company.texts("zhangsan"))
     company.chat("zhangsan", "谢谢")

@@ -113,3 +113,35 @@ def test_a_misconfigured_wecom_parks_the_sends_and_the_operator_replays_them_onc
     assert +_seen(company) == expected
     assert company.api("GET", "/outbox/parked", expect=200)["parked"] == []
     assert company.call("POST", "/outbox/parked/nonexistent/replay")[0] == 404
+
+
+def test_a_workday_with_wecom_throttled_and_failing_still_delivers_everything_once(start_company) -> None:
+    """Wednesday of the holiday week: WeCom throttles app messages for half an hour around the first
+    escalation and answers 502 for a while before noon and during the 18:00 summary."""
+    company = start_company("2026-05-06T08:55:00+08:00", people=["chenjing", "zhangsan", "lina", "zhoujie"],
+                            robots=["project-group"])
+    company.until("2026-05-06T09:00:00+08:00")
+    ticket = company.api("POST", "/tickets", {
+        "type": "repair", "title": "2号线贴标机卡纸", "reporter": "chenjing", "priority": "P3",
+        "fields": {"device_name": "贴标机", "location": "二号厂房"}}, expect=201)
+    company.until("2026-05-06T09:50:00+08:00")
+    _fault(company, {"errcode": 45009, "seconds": 1800})
+    company.until("2026-05-06T11:50:00+08:00")
+    _fault(company, {"kind": "http_status", "http_status": 502, "times": 5})
+    company.until("2026-05-06T17:59:00+08:00")
+    _fault(company, {"path": "webhook/send", "kind": "http_status", "http_status": 502, "times": 2})
+    company.until("2026-05-06T19:00:00+08:00")
+
+    hits = {f["id"]: f["hits"] for f in company.call("GET", "/_sandbox/faults")[1]}
+    assert all(hits.values()), f"every fault applied: {hits}"
+    for userid in ("lina", "zhoujie", "zhangsan", "chenjing"):
+        doubled = [t for t, n in Counter(company.texts(userid)).items() if n > 1]
+        assert doubled == [], f"{userid} got these twice: {doubled}"
+    l1 = [e for e in company.inbox("lina") if "工单升级 L1" in e["text"] and "首次响应" in e["text"]]
+    l2 = [e for e in company.inbox("zhoujie") if "工单升级 L2" in e["text"] and "首次响应" in e["text"]]
+    assert len(l1) == 1 and len(l2) == 1, (company.texts("lina"), company.texts("zhoujie"))
+    assert "10:00" < l1[0]["local_time"][-5:] <= "10:30", "delayed by the throttling, not lost"
+    assert len(_cards(company, "zhangsan", "2号线贴标机卡纸")) == 1
+    summaries = [e for e in company.robot("project-group") if e["local_time"].startswith("2026-05-06 18")]
+    assert len(summaries) == 1 and "2号线贴标机卡纸" in summaries[0]["text"], company.robot("project-group")
+    assert company.api("GET", "/outbox/parked", expect=200)["parked"] == []

@@ -660,8 +660,10 @@ def _try_resolve(ticket_id: str, userid: str, fields: dict[str, Any], *, asked_b
         prompt = _render("followup.field", {"ticket_id": ticket_id, "title": detail["title"], "label": spec.label,
                                             "hint": hint,
                                             "problem": problem or ""})
-        followups.ask(userid, "ticket", {"ticket_id": ticket_id, "action": "resolve", "field": spec.key,
-                                         "fields": fields}, prompt, asked_by=asked_by)
+        ref = {"ticket_id": ticket_id, "action": "resolve", "field": spec.key, "fields": fields}
+        if card is not None:  # its buttons are greyed out once the answers resolve the ticket
+            ref["card_task_id"] = card["pk"].removeprefix("CARD#")
+        followups.ask(userid, "ticket", ref, prompt, asked_by=asked_by)
         return
     except Conflict as exc:
         logger.info("ticket resolve had no effect", extra={"ticket_id": ticket_id, "reason": exc.message})
@@ -693,7 +695,8 @@ def on_followup(question: dict[str, Any], text: str, key: str) -> None:
     value: Any = next((o.value for o in spec.options if text in (o.label, o.value)), text)
     if spec.type in ("money", "number"):
         value = text.removesuffix(texts().get("followup.money_unit", "")).strip()
-    _try_resolve(ref["ticket_id"], userid, {**ref["fields"], spec.key: value}, asked_by=key)
+    card = app_table().get(Keys.card_task(ref["card_task_id"])) if ref.get("card_task_id") else None
+    _try_resolve(ref["ticket_id"], userid, {**ref["fields"], spec.key: value}, asked_by=key, card=card)
 
 
 def _click_transfer(card: dict[str, Any], event: Any) -> None:
