@@ -98,7 +98,7 @@ def scan_json_text(text: str) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 at = _position(text, match.start())
-                raise _exceeded("max_depth", f"request body nests deeper than {MAX_DEPTH} levels (at {at})", at)
+                raise _exceeded("max_depth", f"request body nests deeper than {MAX_DEPTH} levels (max_depth) at {at}", at)
         elif first in "]}":
             depth -= 1
         else:

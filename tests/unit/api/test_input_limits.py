@@ -1,0 +1,131 @@
+"""Every envelope limit of the HTTP API (`services.api.LIMITS`) answers 400 `limit_exceeded` (413 for
+the body size) with a message naming the limit and where, and is checked before `json.loads`
+could fail on it (no RecursionError, no int-conversion ValueError)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from wecom_oa.errors import InputLimitExceeded, InvalidInput, PayloadTooLarge
+from wecom_oa.http import error_response
+from wecom_oa.services import api
+from wecom_oa.services.api import (
+    MAX_ARRAY_ITEMS,
+    MAX_BODY_BYTES,
+    MAX_DEPTH,
+    MAX_KEY_CHARS,
+    MAX_NUMBER_CHARS,
+    MAX_OBJECT_KEYS,
+    MAX_STRING_CHARS,
+    ApiRequest,
+)
+
+
+def _refused(text: str) -> InvalidInput | PayloadTooLarge:
+    with pytest.raises((InvalidInput, PayloadTooLarge)) as caught:
+        ApiRequest(params={}, query={}, raw_body=text).json()
+    return caught.value
+
+
+@pytest.mark.parametrize(("text", "limit", "named"), [
+    ("[" * 5000 + "]" * 5000, "max_depth", f"nests deeper than {MAX_DEPTH} levels"),
+    ('{"form": ' + '{"a": ' * 200 + "1" + "}" * 201, "max_depth", "line 1, column"),
+    ('{"amount": ' + "9" * 5000 + "}", "max_number_chars", f"the limit is {MAX_NUMBER_CHARS}"),
+    ('{"amount": 1.' + "5" * 5000 + "}", "max_number_chars", "number of 5002 characters"),
+    ('{"amount": 1e' + "9" * 80 + "}", "max_number_chars", "max_number_chars"),
+    (json.dumps({"title": "x" * (MAX_STRING_CHARS + 1)}), "max_string_chars", "title: string of 20001 characters"),
+    (json.dumps({"form": {"k" * 250_000: 1}}), "max_key_chars", f"form: key 'kkkkkkkkkkkkkkkkkkkkkkkk…' has "
+                                                               f"250000 characters; the limit is {MAX_KEY_CHARS}"),
+    (json.dumps({"fields": {f"f{i}": i for i in range(MAX_OBJECT_KEYS + 1)}}), "max_object_keys",
+     f"fields: object with 101 keys; the limit is {MAX_OBJECT_KEYS}"),
+    (json.dumps({"reports": [{"userid": "u"}] * (MAX_ARRAY_ITEMS + 1)}), "max_array_items",
+     f"reports: array of 1001 items; the limit is {MAX_ARRAY_ITEMS}"),
+    (json.dumps({"a": [{"b": ["x" * (MAX_STRING_CHARS + 1)]}]}), "max_string_chars", "a[0].b[0]: string"),
+])
+def test_given_a_body_over_a_limit_then_400_limit_exceeded_naming_the_limit_and_where(text, limit, named) -> None:
+    error = _refused(text)
+
+    assert isinstance(error, InputLimitExceeded)
+    assert error.details["limit"] == limit and error.details["max"] == api.LIMITS[limit]
+    assert named in error.message and (limit in error.message or "nests deeper" in error.message), error.message
+    status, body = error_response(error)
+    assert status == 400 and body["error"]["code"] == "limit_exceeded"
+
+
+def test_given_a_body_over_the_size_limit_then_413_before_it_is_parsed() -> None:
+    error = _refused('{"a": "' + "啊" * (MAX_BODY_BYTES // 3) + '"}')  # fewer characters than bytes
+
+    assert isinstance(error, PayloadTooLarge) and "max_body_bytes" in error.message
+    assert f"the limit is {MAX_BODY_BYTES} bytes" in error.message
+    assert error_response(error)[0] == 413
+
+
+@pytest.mark.parametrize("text", [
+    "[" * MAX_DEPTH + "]" * MAX_DEPTH,                       # exactly the limit
+    '{"n": ' + "9" * MAX_NUMBER_CHARS + "}",
+    '{"n": -' + "9" * MAX_NUMBER_CHARS + "}",                  # the sign does not count
+    json.dumps({"s": "[" * 5000 + "9" * 5000}),                 # brackets and digits inside strings do not count
+    json.dumps({"s": 'say \\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\"'}),
+    json.dumps({"k" * MAX_KEY_CHARS: "x" * MAX_STRING_CHARS}),
+    json.dumps({"items": list(range(MAX_ARRAY_ITEMS))}),
+])
+def test_given_a_body_at_the_limits_then_it_parses(text) -> None:
+    assert api.parse_body(text) is not None
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_given_a_non_json_number_then_400_naming_it(constant) -> None:
+    error = _refused('{"amount": ' + constant + "}")
+
+    assert f"{constant} is not a JSON number" in error.message
+
+
+def test_given_malformed_json_then_the_parser_names_the_position() -> None:
+    assert "line 1, column" in _refused('{"a": [1, 2}').message
+
+
+class _Event:
+    query_string_parameters = None
+
+    def __init__(self, body: str, b64: bool) -> None:
+        self.body, self.is_base64_encoded = body, b64
+
+    @property
+    def decoded_body(self) -> str:
+        pytest.fail("the body was decoded before its size was checked")
+
+
+def _bound_endpoint(body: str, b64: bool):
+    calls = []
+    app = SimpleNamespace(current_event=_Event(body, b64))
+    endpoint = api.bind(lambda request: calls.append(request) or (200, {}), app, created=lambda b: b)
+    return endpoint, calls
+
+
+@pytest.mark.parametrize("b64", [False, True])
+def test_given_an_oversized_raw_body_then_413_before_it_is_decoded(b64) -> None:
+    raw = "x" * (MAX_BODY_BYTES + 10)
+    endpoint, calls = _bound_endpoint(base64.b64encode(raw.encode()).decode() if b64 else raw, b64)
+
+    with pytest.raises(PayloadTooLarge, match="max_body_bytes"):
+        endpoint()
+    assert calls == []
+
+
+def test_given_an_error_nested_past_every_limit_then_400_not_500() -> None:
+    status, body = error_response(RecursionError("maximum recursion depth exceeded"))
+
+    assert status == 400 and body["error"]["code"] == "limit_exceeded"
+    assert "max_depth" in body["error"]["message"]
+
+
+def test_given_the_limits_then_they_are_listed_in_one_place() -> None:
+    assert {"max_body_bytes", "max_depth", "max_number_chars", "max_string_chars", "max_key_chars",
+            "max_object_keys", "max_array_items", "max_userids", "max_parties", "max_tags",
+            "form_max_bytes", "form_max_depth", "form_max_list_items", "form_max_extra_keys",
+            "form_max_extra_key_chars", "form_max_extra_value_bytes"} <= set(api.LIMITS)
+    assert all(isinstance(v, int) and v > 0 for v in api.LIMITS.values())
