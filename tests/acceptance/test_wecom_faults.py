@@ -121,7 +121,7 @@ def test_a_workday_with_wecom_throttled_and_failing_still_delivers_everything_on
     company = start_company("2026-05-06T08:55:00+08:00", people=["chenjing", "zhangsan", "lina", "zhoujie"],
                             robots=["project-group"])
     company.until("2026-05-06T09:00:00+08:00")
-    ticket = company.api("POST", "/tickets", {
+    company.api("POST", "/tickets", {
         "type": "repair", "title": "2号线贴标机卡纸", "reporter": "chenjing", "priority": "P3",
         "fields": {"device_name": "贴标机", "location": "二号厂房"}}, expect=201)
     company.until("2026-05-06T09:50:00+08:00")

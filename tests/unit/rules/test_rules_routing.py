@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from pydantic import ValidationError
 
 from wecom_oa.domain.rules import Stage, UnresolvedApprover, resolve_stage
