@@ -20,7 +20,7 @@ from typing import Any
 from local import motoshim
 from local.clock import SteppedClock
 
-SETTLE_LIMIT_SECONDS = float(__import__("os").environ.get("LOCAL_SETTLE_LIMIT", "300"))  # a stack that never gets quiet is a bug: say so instead of hanging
+SETTLE_LIMIT_SECONDS = 300.0  # a stack that never gets quiet is a bug: say so instead of hanging
 
 
 class Quiet:

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.adversarial.test_adversarial_api_input import VALID
+from tests.adversarial.test_adversarial_api_input import VALID, _paths
 from wecom_oa.services.api import LIMITS, MAX_BODY_BYTES
 
 pytestmark = pytest.mark.slow
@@ -93,16 +93,6 @@ def fragments(draw) -> str:
     inner = draw(st.sampled_from(['"' + "x" * 30_000 + '"', "9" * 60, "[" * 40 + "]" * 40, '{"a":1}']))
     opened, closed = draw(st.sampled_from([1, 10, 30])), draw(st.sampled_from([1, 10, 30]))  # may not match
     return "[" * opened + inner + "]" * closed
-
-
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, (*prefix, i))
 
 
 def _at(value, path):

@@ -5,7 +5,7 @@ fault plan (local/sandbox/faults.py); the queue is a list the test drains, on a 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -40,8 +40,6 @@ class Harness:
             message = self.queue.pop(0)
             item = app_table().get(Keys.pending_send(message["pending_id"]))
             if item is not None and item.get("retry_at"):
-                from datetime import datetime
-
                 due = datetime.fromisoformat(item["retry_at"])
                 if due > self.clock.now():
                     self.clock.set(due)

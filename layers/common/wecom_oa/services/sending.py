@@ -213,11 +213,7 @@ class PacedSender:
             return "stale"
         now = self.clock.now()
         if now < record.retry_at:
-            later = getattr(self.clock, "call_later", None)
-            if later is not None:
-                later((record.retry_at - now).total_seconds(), lambda: self._enqueue(msg.model_dump(), 0))
-            else:
-                self._enqueue(msg.model_dump(), self._delay(record.retry_at, REDELAY_MIN_SECONDS))
+            self._enqueue_at(msg.model_dump(), record.retry_at, REDELAY_MIN_SECONDS)
             return "waiting"
         if record.kind == "retry":
             return self._reattempt(record)
@@ -356,12 +352,11 @@ class PacedSender:
 
     def _redeliver(self, record: PendingSend) -> None:
         """The same message to the same people: cards under the task ids of the first attempt (chunks
-        that landed answer 42014 and count as delivered), text with duplicate checking on."""
+        that landed answer 42014 and count as delivered), anything else with duplicate checking on."""
         options = dict(record.options)
         task_id = record.payload.get("task_id") if record.msgtype == "template_card" else None
         if not task_id:
-            if record.msgtype != "template_card":
-                options["duplicate_check"] = True
+            options["duplicate_check"] = True
             self._deliver(record.msgtype, record.payload, record.touser, record.toparty, record.totag, options,
                           SendResult())
             return
@@ -455,12 +450,17 @@ class PacedSender:
     def _schedule(self, record: PendingSend) -> None:
         message = DeferredSendMessage(key=f"{DEFERRED_KIND}:{record.id}:{record.version}",
                                       pending_id=record.id, version=record.version).model_dump()
-        later = getattr(self.clock, "call_later", None)  # local mode's stepped clock runs its own delays
-        wait = (record.retry_at - self.clock.now()).total_seconds()
+        self._enqueue_at(message, record.retry_at, 0)
+
+    def _enqueue_at(self, message: dict[str, Any], retry_at: datetime, minimum: int) -> None:
+        """Queue `message` to arrive at `retry_at`. Local mode's stepped clock runs the delay itself
+        (a timer), since SQS delays are in real seconds and that clock moves only when stepped."""
+        later = getattr(self.clock, "call_later", None)
+        wait = (retry_at - self.clock.now()).total_seconds()
         if later is not None and wait > 0:
             later(wait, lambda: self._enqueue(message, 0))
             return
-        self._enqueue(message, self._delay(record.retry_at, 0))
+        self._enqueue(message, self._delay(retry_at, minimum))
 
     def _delay(self, retry_at: datetime, minimum: int) -> int:
         """Real seconds until `retry_at` on this clock (a virtual clock runs faster), capped for SQS."""
