@@ -42,7 +42,7 @@ QUERIES = {"/tickets": ("team", "status"), "/tasks": ("group", "owner", "status"
 
 # Sizes straddling each limit, plus the sizes the issue's probe used.
 DEPTHS = [1, 4, 5, 31, 32, 33, 200, 1000, 5000, 40_000]
-DIGITS = [1, 14, 15, 39, 40, 41, 100, 4300, 4301, 5000, 20_000]
+DIGITS = [1, 2, 3, 14, 15, 38, 39, 40, 41, 100, 4300, 4301, 5000, 20_000]
 LENGTHS = [0, 1, 63, 64, 65, 128, 129, 500, 501, 4000, 4001, 20_000, 20_001, 100_000, 250_000]
 COUNTS = [0, 1, 8, 9, 20, 21, 99, 100, 101, 999, 1000, 1001, 5000, 40_000]
 CHARS = ["x", "啊", "\\u0041", '\\"', "[", "9"]  # as they appear inside a JSON string (escapes are 2-6 chars)
@@ -308,7 +308,7 @@ def test_given_deep_long_and_large_bodies_on_every_route_then_never_5xx_and_a_re
     run()
     figures = tally.report()
     assert figures["cases"] >= 1200 and figures["5xx"] == 0
-    assert {"max_depth", "max_number_chars", "max_string_chars", "max_body_bytes"} <= set(figures["limits"])
+    assert {"max_depth", "max_number_chars", "max_number_digits", "max_string_chars", "max_body_bytes"} <= set(figures["limits"])
 
 
 def test_given_unbounded_forms_and_strangers_as_recipients_then_4xx_naming_them_and_nothing_written(

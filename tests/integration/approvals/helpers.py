@@ -86,6 +86,13 @@ def execution_status(app: Any, approval_id: str) -> str | None:
     return None
 
 
+def seen_by(app: Any, userid: str, needle: str) -> list[str]:
+    """What `userid` reads in WeCom (texts and cards as shown, the sandbox inbox) containing `needle`."""
+    from local.sandbox.inbox import inbox
+
+    return [e["text"] for e in inbox(app.messages(), userid) if needle in e["text"]]
+
+
 def texts_to(app: Any, userid: str) -> list[str]:
     return [m["content"] for m in app.messages() if m["msgtype"] == "text" and userid in m["recipients"]["userids"]]
 

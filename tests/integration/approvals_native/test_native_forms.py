@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.approvals.helpers import capture_events, submit
+from tests.integration.approvals.helpers import capture_events, seen_by, submit
 from tests.integration.approvals_native.helpers import (
     apply_native,
     callback_keys,
@@ -41,8 +41,8 @@ def test_given_native_leave_when_finally_approved_twice_then_event_and_handover_
     assert [e["detail-type"] for e in events] == ["approval.approved"]
     assert events[0]["detail"]["sp_no"] == sp_no and events[0]["detail"]["type"] == "leave"
     assert events[0]["detail"]["form"]["handover_to"] == ["zhangsan"]
-    handovers = [m for m in texts_with(app, "交接") if m["recipients"]["userids"] == ["zhangsan"]]
-    assert len(handovers) == 1 and "2026-03-05" in handovers[0]["content"], handovers
+    handovers = seen_by(app, "zhangsan", "交接")
+    assert len(handovers) == 1 and "2026-03-05" in handovers[0], handovers
 
 
 def test_given_native_leave_when_rejected_then_no_event_and_no_handover(app) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.approvals.helpers import capture_events, execution_status, get, texts_to
+from tests.integration.approvals.helpers import capture_events, execution_status, get, seen_by, texts_to
 from tests.integration.approvals_native.helpers import (
     decide,
     deliver_submitted,
@@ -95,8 +95,8 @@ def test_given_wecom_leave_when_approved_then_form_round_trips_and_handover_is_s
     assert {**stored, "days": float(stored["days"])} == {**form, "days": 2.0}
     decide(app, sp_no, "lina")
     assert get(app, a["id"])["status"] == "approved"
-    handovers = [t for t in texts_to(app, "lisi") if a["id"] in t]
-    assert len(handovers) == 1 and "2026-03-05" in handovers[0]
+    handovers = seen_by(app, "lisi", a["id"])  # a to-do card with a 完成 button
+    assert len(handovers) == 1 and "2026-03-05" in handovers[0] and "[完成]" in handovers[0], handovers
 
 
 def test_given_findings_when_wecom_reports_submission_then_stored_findings_reach_approver_and_applicant(app) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.approvals.helpers import capture_events, get
+from tests.integration.approvals.helpers import capture_events, get, seen_by
 from tests.integration.approvals_native.helpers import (
     apply_native,
     decide,
@@ -32,7 +32,7 @@ def _withdraw(app, sp_no: str, userid: str) -> dict:
 
 
 def _handover_texts(app, userid: str, marker: str) -> list[str]:
-    return [m["content"] for m in texts_with(app, marker) if m["recipients"]["userids"] == [userid]]
+    return seen_by(app, userid, marker)
 
 
 def test_given_pending_wecom_expense_when_the_applicant_withdraws_twice_delivered_then_withdrawn_once(app) -> None:

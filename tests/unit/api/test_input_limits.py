@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from wecom_oa.adapters.dynamo import to_dynamo
 from wecom_oa.errors import InputLimitExceeded, InvalidInput, PayloadTooLarge
 from wecom_oa.http import error_response
 from wecom_oa.services import api
@@ -19,6 +20,7 @@ from wecom_oa.services.api import (
     MAX_DEPTH,
     MAX_KEY_CHARS,
     MAX_NUMBER_CHARS,
+    MAX_NUMBER_DIGITS,
     MAX_OBJECT_KEYS,
     MAX_STRING_CHARS,
     ApiRequest,
@@ -37,6 +39,12 @@ def _refused(text: str) -> InvalidInput | PayloadTooLarge:
     ('{"amount": ' + "9" * 5000 + "}", "max_number_chars", f"the limit is {MAX_NUMBER_CHARS}"),
     ('{"amount": 1.' + "5" * 5000 + "}", "max_number_chars", "number of 5002 characters"),
     ('{"amount": 1e' + "9" * 80 + "}", "max_number_chars", "max_number_chars"),
+    # Short enough to read, too long or too large to store: DynamoDB keeps 38 digits below 1E+126.
+    ('{"extra": ' + "9" * 39 + "}", "max_number_digits", "an integer of 39 digits"),
+    ('{"extra": -1' + "0" * 38 + "}", "max_number_digits", "the limit is 38"),
+    ('{"extra": 1e300}', "max_number_digits", "the number 1e300"),
+    ('{"extra": 1e999}', "max_number_digits", "the number 1e999"),
+    ('{"extra": 1e-200}', "max_number_digits", "the number 1e-200"),
     (json.dumps({"title": "x" * (MAX_STRING_CHARS + 1)}), "max_string_chars", "title: string of 20001 characters"),
     (json.dumps({"form": {"k" * 250_000: 1}}), "max_key_chars", f"form: key 'kkkkkkkkkkkkkkkkkkkkkkkk…' has "
                                                                f"250000 characters; the limit is {MAX_KEY_CHARS}"),
@@ -66,8 +74,10 @@ def test_given_a_body_over_the_size_limit_then_413_before_it_is_parsed() -> None
 
 @pytest.mark.parametrize("text", [
     "[" * MAX_DEPTH + "]" * MAX_DEPTH,                       # exactly the limit
-    '{"n": ' + "9" * MAX_NUMBER_CHARS + "}",
-    '{"n": -' + "9" * MAX_NUMBER_CHARS + "}",                  # the sign does not count
+    '{"n": 0.' + "9" * (MAX_NUMBER_CHARS - 2) + "}",
+    '{"n": -0.' + "9" * (MAX_NUMBER_CHARS - 2) + "}",           # the sign does not count
+    '{"n": ' + "9" * MAX_NUMBER_DIGITS + "}",
+    '{"n": 9.99e125, "m": 1e-130, "z": -0.0}',
     json.dumps({"s": "[" * 5000 + "9" * 5000}),                 # brackets and digits inside strings do not count
     json.dumps({"s": 'say \\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\"'}),
     json.dumps({"k" * MAX_KEY_CHARS: "x" * MAX_STRING_CHARS}),
@@ -75,6 +85,15 @@ def test_given_a_body_over_the_size_limit_then_413_before_it_is_parsed() -> None
 ])
 def test_given_a_body_at_the_limits_then_it_parses(text) -> None:
     assert api.parse_body(text) is not None
+
+
+def test_given_the_numbers_at_the_limits_then_dynamodb_can_store_them() -> None:
+    body = api.parse_body('{"a": ' + "9" * MAX_NUMBER_DIGITS + ', "b": -' + "9" * MAX_NUMBER_DIGITS
+                          + ', "c": 9.99e125, "d": 1e-130, "e": 0.' + "1" * (MAX_NUMBER_CHARS - 2) + "}")
+
+    stored = to_dynamo(body)["M"]
+
+    assert stored["a"] == {"N": "9" * MAX_NUMBER_DIGITS} and stored["c"] == {"N": "9.99E+125"}
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])

@@ -29,6 +29,10 @@ from wecom_oa.errors import InputLimitExceeded, InvalidInput, PayloadTooLarge
 MAX_BODY_BYTES = 256 * 1024
 MAX_DEPTH = 32  # nested objects/arrays; DynamoDB stores at most 32 levels
 MAX_NUMBER_CHARS = 40  # characters of one number literal (sign excluded); money is 14 digits
+# What a DynamoDB number holds: 38 digits, magnitude below 1E+126 (and 0 or above 1E-130).
+MAX_NUMBER_DIGITS = 38
+MAX_NUMBER_MAGNITUDE = 10 ** 126
+MIN_NUMBER_MAGNITUDE = 1e-130
 MAX_STRING_CHARS = 20_000  # one string value, decoded (ticket text fields allow up to 20 000)
 MAX_KEY_CHARS = 128  # one object key
 MAX_OBJECT_KEYS = 100  # keys of one object
@@ -40,6 +44,7 @@ MAX_TAGS = 100
 
 LIMITS: dict[str, int] = {
     "max_body_bytes": MAX_BODY_BYTES, "max_depth": MAX_DEPTH, "max_number_chars": MAX_NUMBER_CHARS,
+    "max_number_digits": MAX_NUMBER_DIGITS,
     "max_string_chars": MAX_STRING_CHARS, "max_key_chars": MAX_KEY_CHARS, "max_object_keys": MAX_OBJECT_KEYS,
     "max_array_items": MAX_ARRAY_ITEMS, "max_userids": MAX_USERIDS, "max_parties": MAX_PARTIES,
     "max_tags": MAX_TAGS,
@@ -112,6 +117,26 @@ def _not_a_number(name: str) -> Any:
                        details=[{"field": "(body)", "problem": f"{name} is not JSON"}])
 
 
+def _storable_int(literal: str) -> int:
+    """A JSON integer DynamoDB can store exactly (a 39-digit integer cannot be kept)."""
+    digits = len(literal.lstrip("-"))
+    if digits > MAX_NUMBER_DIGITS:
+        raise _exceeded("max_number_digits", f"request body has an integer of {digits} digits "
+                        f"({clip(literal)}); the limit is {MAX_NUMBER_DIGITS} (max_number_digits)", "(body)")
+    return int(literal)
+
+
+def _storable_float(literal: str) -> float:
+    """A JSON fraction or exponent number within what DynamoDB stores (1e300 is not)."""
+    value = float(literal)
+    size = abs(value)
+    if size >= MAX_NUMBER_MAGNITUDE or (0 < size < MIN_NUMBER_MAGNITUDE) or size != size:
+        raise _exceeded("max_number_digits", f"request body has the number {clip(literal)}, outside what can be "
+                        "stored (magnitude from 1e-130 to below 1e126, at most "
+                        f"{MAX_NUMBER_DIGITS} significant digits; max_number_digits)", "(body)")
+    return value
+
+
 def check_shape(value: Any) -> None:
     """Strings, keys, objects and arrays of a parsed body within their limits (iterative walk)."""
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
@@ -148,7 +173,8 @@ def parse_body(text: str) -> Any:
         check_body_size(len(text.encode("utf-8", "surrogatepass")))
     scan_json_text(text)
     try:
-        value = json.loads(text, parse_constant=_not_a_number)
+        value = json.loads(text, parse_constant=_not_a_number, parse_int=_storable_int,
+                           parse_float=_storable_float)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"request body is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
     check_shape(value)

@@ -195,12 +195,15 @@ def _update(client: Any, code: str, userids: list[str], card: dict[str, Any], ta
 
 def send_handover(a: dict[str, Any]) -> int:
     """待办 to the approved leave's handover colleagues (form.handover_to); returns how many were told.
-    Each also gets a task (services.tasks, once per approval and colleague, best effort) first, so a
-    failed send retried later finds the tasks there."""
+    A colleague in a project group gets a task (services.tasks, once per approval and colleague) sent
+    as a to-do card with a 完成 button; the others get the text."""
     to = _handover_colleagues(a)
-    if to:
-        tasks.create_handover_tasks(a, to, _applicant_name(a), approvals.type_name(a["type"]))
-    return _to_handover(a, "handover", to)
+    if not to:
+        return 0
+    carded = tasks.create_handover_tasks(a, to, _applicant_name(a), approvals.type_name(a["type"]),
+                                         _handover_text(a, "handover"))
+    _to_handover(a, "handover", [u for u in to if u not in carded])
+    return len(to)
 
 
 def send_handover_cancelled(a: dict[str, Any]) -> int:
@@ -220,15 +223,18 @@ def _applicant_name(a: dict[str, Any]) -> str:
     return a.get("applicant_name") or display_name(a["applicant"])
 
 
-def _to_handover(a: dict[str, Any], message: str, to: list[str]) -> int:
+def _handover_text(a: dict[str, Any], message: str) -> str:
     form = a.get("form") or {}
-    if not to:
-        return 0
-    content = approvals.texts().text(
+    return approvals.texts().text(
         "messages", message, applicant_name=_applicant_name(a),
         type_name=approvals.type_name(a["type"]), start=form.get("start", ""), end=form.get("end", ""),
         approval_id=a["id"])
-    wiring.sender().send_text(content, touser=to, duplicate_check=True)
+
+
+def _to_handover(a: dict[str, Any], message: str, to: list[str]) -> int:
+    if not to:
+        return 0
+    wiring.sender().send_text(_handover_text(a, message), touser=to, duplicate_check=True)
     return len(to)
 
 

@@ -111,12 +111,14 @@ def _owner_name(userid: str) -> str:
                            details=[{"field": "owner", "problem": "not a member of the directory"}]) from None
 
 
-def _notify_once(item: Mapping[str, Any]) -> None:
-    """Text the owner unless done before; a failure is logged and left for a repeated create."""
+def _notify_once(item: Mapping[str, Any], content: str | None = None) -> None:
+    """Send the owner the to-do card (with `content`, else the `created` text) unless done before;
+    a failure is logged and left for a repeated create."""
     if item.get("notified_at") or item.get("status") != "open":
         return
     due = _due_text(item.get("due_at"))
-    content = texts().text("messages", "created", title=item["title"], due=due, link=link(item["id"]))
+    if content is None:
+        content = texts().text("messages", "created", title=item["title"], due=due, link=link(item["id"]))
     try:
         _send_task_card(item, due, content)
     except OAError as exc:
@@ -218,17 +220,18 @@ def handover_due(start: Any, tz: ZoneInfo) -> datetime | None:
 
 
 def create_handover_tasks(a: Mapping[str, Any], colleagues: Iterable[str], applicant_name: str,
-                          type_name: str) -> int:
-    """One task per colleague of an approved leave `a` (once, however often called). Returns how
-    many colleagues have their task (created now or before)."""
+                          type_name: str, message: str) -> list[str]:
+    """One task per colleague of an approved leave `a` (once, however often called), each sent to
+    its owner as a to-do card with `message` and a 完成 button (once). Returns the colleagues who have
+    their task (created now or before); the others have no project group and get `message` as text."""
     form = a.get("form") or {}
     values = {"applicant_name": applicant_name, "type_name": type_name, "approval_id": a["id"],
               "start": form.get("start", ""), "end": form.get("end", "")}
     due = handover_due(form.get("start"), ZoneInfo(get_settings().default_timezone))
     groups = _department_groups()
     if not groups:
-        return 0
-    count = 0
+        return []
+    covered: list[str] = []
     for userid in colleagues:
         try:
             group = _group_of_user(userid, groups)
@@ -236,16 +239,17 @@ def create_handover_tasks(a: Mapping[str, Any], colleagues: Iterable[str], appli
                 logger.info("handover task skipped: no project group", extra={"approval_id": a["id"],
                                                                               "userid": userid})
                 continue
-            create(CreateTaskRequest(
+            _, task = create(CreateTaskRequest(
                 title=texts().text("handover", "title", **values),
                 description=texts().text("handover", "description", **values),
                 owner=userid, group=group, due_at=due, source=HANDOVER_SOURCE,
                 external_id=handover_external_id(a["id"], userid)), notify=False)
-            count += 1
+            _notify_once(repo().get(task["id"]), content=message)
+            covered.append(userid)
         except Exception:  # noqa: BLE001 - best effort: the approval's post actions go on
             logger.exception("handover task not created", extra={"approval_id": a["id"], "userid": userid})
             metrics.add_metric(name="HandoverTaskFailed", unit="Count", value=1)
-    return count
+    return covered
 
 
 def cancel_handover_tasks(a: Mapping[str, Any], colleagues: Iterable[str]) -> int:
