@@ -145,3 +145,31 @@ def test_a_workday_with_wecom_throttled_and_failing_still_delivers_everything_on
     summaries = [e for e in company.robot("project-group") if e["local_time"].startswith("2026-05-06 18")]
     assert len(summaries) == 1 and "2号线贴标机卡纸" in summaries[0]["text"], company.robot("project-group")
     assert company.api("GET", "/outbox/parked", expect=200)["parked"] == []
+
+
+@pytest.mark.parametrize("name", ["throttled-45009-for-10-min", "timeout", "reset-after-landing"])
+def test_a_clicked_card_shows_its_outcome_after_wecom_failed_the_update(start_company, name) -> None:
+    """The approver approves, the employee acknowledges the notice and finishes the to-do while WeCom
+    fails card updates: each card ends greyed out once, with its outcome, and nothing is parked."""
+    fault = {"throttled-45009-for-10-min": {"errcode": 45009, "seconds": 600}}.get(name) or FAULTS[name]
+    company = start_company(WEDNESDAY, people=PEOPLE)
+    work = _work(company)
+    _fault(company, {**fault, "path": "message/update_template_card"})
+
+    company.click("lina", _cards(company, "lina", "劳保手套")[0], "approve")
+    notice = company.card("wangwu", "消防演练通知")
+    company.click("wangwu", notice["task_id"], notice["keys"][0])
+    company.click("wangwu", company.card("wangwu", "补录五月巡检记录")["task_id"], "done")
+    company.advance("2h")
+
+    (applied,) = company.call("GET", "/_sandbox/faults")[1]
+    assert applied["hits"] >= 1, "the fault never applied: the scenario proves nothing"
+    assert company.api("GET", f"/approvals/{work['approval']['id']}")["status"] == "approved"
+    assert company.api("GET", f"/tasks/{work['task']['id']}")["status"] == "done"
+    for userid, text in (("lina", "劳保手套"), ("wangwu", "消防演练通知"), ("wangwu", "补录五月巡检记录")):
+        card = company.card(userid, text)
+        assert card["keys"] == [], f"{userid}'s card for {text} still has live buttons: {card}"
+        updates = [m for m in company.call("GET", "/_sandbox/messages")[1]
+                   if m.get("api") == "message/update_template_card" and m["task_id"] == card["task_id"]]
+        assert len(updates) == 1, f"{text}: updated {len(updates)} times"
+    assert company.api("GET", "/outbox/parked", expect=200)["parked"] == []

@@ -13,6 +13,7 @@ from tests.integration.approvals.helpers import (
     execution_status,
     final,
     get,
+    seen_by,
     submit,
     texts_to,
     wait_until,
@@ -141,5 +142,5 @@ def test_given_approved_leave_then_eventbridge_event_and_handover_reminders(app)
     detail = json.loads(detail) if isinstance(detail, str) else detail
     assert detail["id"] == a["id"] and detail["form"]["handover_to"] == ["lisi", "sunxiaomei"]
     for colleague in ("lisi", "sunxiaomei"):
-        reminders = wait_until(lambda c=colleague: [t for t in texts_to(app, c) if "待办" in t], what="handover")
+        reminders = wait_until(lambda c=colleague: seen_by(app, c, "待办"), what="handover")  # a card or a text
         assert "张三" in reminders[0] and "2026-03-05" in reminders[0]

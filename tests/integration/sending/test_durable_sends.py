@@ -14,7 +14,7 @@ from wecom_oa.adapters.dynamo import Keys, app_table
 from wecom_oa.adapters.wecom.errors import AllRecipientsInvalid, WeComFrequencyLimited
 from wecom_oa.adapters.wecom.ratelimit import MemorySendLedger
 from wecom_oa.asl import asl_task
-from wecom_oa.errors import Conflict, NotFound
+from wecom_oa.errors import Conflict, NotFound, OAError
 from wecom_oa.services import wiring
 from wecom_oa.services.sending import RETRY_ATTEMPTS, RETRY_BACKOFF, PacedSender, about
 
@@ -171,3 +171,57 @@ def test_given_a_state_machine_task_then_the_transient_error_is_raised_for_the_a
     assert type(raised.value).__name__ == "UpstreamThrottled"
     assert isinstance(raised.value.__cause__, WeComFrequencyLimited)
     assert h.queue == [] and h.sender.parked() == []
+
+
+def _clicked(h, task_id: str) -> str:
+    """A card sent to USER, clicked: the click's single-use response code."""
+    h.sender.send_template_card(_card(task_id), touser=[USER])
+    return h.app.sandbox.issue_click_response_code(task_id, USER, "accept")
+
+
+def _updates(h, task_id: str) -> list[str]:
+    return [m["replace_name"] for m in h.app.messages()
+            if m.get("api") == "message/update_template_card" and m["task_id"] == task_id]
+
+
+@pytest.mark.parametrize("fault", [
+    {"errcode": 45009, "times": 3},
+    {"kind": "http_status", "http_status": 502, "times": 3},
+    {"kind": "reset", "times": 2},
+    {"kind": "timeout", "times": 2},
+    {"kind": "timeout", "times": 1, "after": True},   # landed, answer lost: the retry finds its code taken
+    {"kind": "garbage", "times": 1, "after": True},
+], ids=lambda f: f"{f.get('errcode') or f.get('http_status') or f['kind']}{'-after' if f.get('after') else ''}")
+def test_given_a_transient_fault_when_a_card_is_greyed_out_then_the_update_lands_once(h, fault) -> None:
+    code = _clicked(h, "tkt-u1")
+    h.app.sandbox.faults.add({"path": "message/update_template_card", **fault})
+
+    with about(ticket_id="T-9"):
+        result = h.sender.update_template_card(code, userids=[USER], replace_name="已接单")
+
+    assert result.pending_ids, "a failed update is queued, not dropped"
+    assert h.run_queue()[-1] == "done"
+    assert _updates(h, "tkt-u1") == ["已接单"]
+    assert app_table().get(Keys.pending_send(result.pending_ids[0])) is None
+
+
+def test_given_a_state_machine_task_then_a_failed_card_update_is_queued_not_raised(h) -> None:
+    code = _clicked(h, "tkt-u2")
+    h.app.sandbox.faults.add({"path": "message/update_template_card", "errcode": 45009, "times": 1})
+
+    @asl_task
+    def task() -> None:  # a retried task would find the code taken: the update must not depend on it
+        h.sender.update_template_card(code, userids=[USER], replace_name="已同意")
+
+    task()
+    assert h.run_queue() == ["done"]
+    assert _updates(h, "tkt-u2") == ["已同意"]
+
+
+def test_given_a_used_code_on_the_first_attempt_then_the_caller_hears_of_it(h) -> None:
+    code = _clicked(h, "tkt-u3")
+    h.sender.update_template_card(code, userids=[USER], replace_name="已接单")
+
+    with pytest.raises(OAError):
+        h.sender.update_template_card(code, userids=[USER], replace_name="已接单")
+    assert h.queue == [] and _updates(h, "tkt-u3") == ["已接单"]

@@ -604,8 +604,8 @@ def _grey_out(card: dict[str, Any], userid: str) -> None:
     if code is None:
         return
     try:
-        wiring.wecom_client().update_template_card(code, userids=[userid],
-                                                   replace_name=notifier.builder().final_button_text("rejected"))
+        wiring.sender().update_template_card(code, userids=[userid],
+                                             replace_name=notifier.builder().final_button_text("rejected"))
     except OAError:  # cosmetic: the decision is stored
         logger.warning("reason card not updated", extra={"userid": userid})
 

@@ -81,6 +81,17 @@ def close_card(task_id: str, outcome: str) -> bool:
     return True
 
 
+def claim_final_update(task_id: str) -> bool:
+    """True once per card: the caller makes its final update (the decided stage closing its cards,
+    then the approval's outcome, would otherwise both update the same card)."""
+    try:
+        app_table().update(Keys.card_task(task_id), set_fields={"final_update_at": get_clock().now().isoformat()},
+                           condition="attribute_exists(pk) AND attribute_not_exists(final_update_at)")
+    except Conflict:
+        return False
+    return True
+
+
 def on_click(event: Any) -> None:
     from wecom_oa.adapters.wecom.client import base_task_id
 

@@ -297,9 +297,9 @@ def on_ack_click(card: Mapping[str, Any], event: Any) -> None:
         return
     replace = load_card_templates().ack_final.replace_text
     try:
-        wiring.wecom_client().update_template_card(code, userids=[userid], replace_name=replace)
+        wiring.sender().update_template_card(code, userids=[userid], replace_name=replace)
     except OAError:
-        # The code is consumed either way (single-use); the ack itself is stored.
+        # A configuration error (a transient one is re-attempted); the ack itself is stored.
         logger.exception("notice card update failed", extra={"notice_id": notice_id})
 
 

@@ -145,7 +145,7 @@ def answer_late_click(a: dict[str, Any], task_id: str, userid: str, st: dict[str
     decided_by = st.get("decided_by") or a.get("decided_by") or approvals.SYSTEM
     approved = (st.get("status") or a.get("status")) == "approved"
     info = (a.get("cards") or {}).get(task_id) or {"recipients": [userid]}
-    _finalize_card(a, task_id, {**info, "recipients": [userid]}, approved, display_name(decided_by))
+    _finalize_card(a, task_id, {**info, "recipients": [userid]}, approved, display_name(decided_by), once=False)
     t = approvals.texts()
     words = builder().t.approval_final
     decision = words.approved if approved else words.rejected
@@ -163,14 +163,19 @@ def display_name(userid: str) -> str:
         return userid
 
 
-def _finalize_card(a: dict[str, Any], task_id: str, info: dict[str, Any], approved: bool, by_name: str) -> int:
+def _finalize_card(a: dict[str, Any], task_id: str, info: dict[str, Any], approved: bool, by_name: str, *,
+                   once: bool = True) -> int:
     """Update one card for every recipient: a clicker's own code first, the send code for the rest.
-    Codes are single-use (`take_response_code` consumes them), so a retry never reuses one."""
+    Codes are single-use (`take_response_code` consumes them), so a retry never reuses one. `once`:
+    only the first final update of the card (its stage closing it, else the approval's outcome) is
+    made; the update itself is durable (the sender re-attempts it)."""
+    if once and not cards.claim_final_update(task_id):
+        return 0
     card = builder().approval_final_card(
         task_id=task_id, approval_id=a["id"], type_name=approvals.type_name(a["type"]),
         applicant_name=a.get("applicant_name") or a["applicant"], approved=approved, by_name=by_name,
         decided_at=_when(a.get("decided_at") or get_clock().now().isoformat()), fields=_fields(a))
-    client = wiring.wecom_client()
+    client = wiring.sender()
     rest, updates = [], 0
     for userid in info["recipients"]:
         code = cards.take_response_code(task_id, userid)

@@ -98,7 +98,7 @@ def about(**ids: Any) -> Iterator[None]:
 def current_ref() -> dict[str, str]:
     return dict(_ref.get() or {})
 
-MsgType = Literal["text", "markdown", "textcard", "template_card"]
+MsgType = Literal["text", "markdown", "textcard", "template_card", "card_update"]
 Enqueue = Callable[[dict[str, Any], int], None]
 
 
@@ -201,6 +201,26 @@ class PacedSender:
                                   options, result)
         return result
 
+    def update_template_card(self, response_code: str, *, userids: Sequence[str],
+                             replace_name: str | None = None, card: Mapping[str, Any] | None = None) -> PacedResult:
+        """Update a sent card for `userids` (grey its button with `replace_name`, or replace it with
+        `card`), durably like a send: a transient failure is re-attempted from the queue, even inside a
+        state machine task (a retried task could not redo it: the response code is taken once).
+
+        The code is single-use, so a re-attempt after an ambiguous failure that WeCom refuses (40058,
+        invalid parameter) means the first attempt landed (or the 72 h code expired): the update ends."""
+        if (replace_name is None) == (card is None):
+            raise InvalidInput("update_template_card needs exactly one of replace_name or card")
+        payload: dict[str, Any] = {"response_code": response_code}
+        if replace_name is not None:
+            payload["replace_name"] = replace_name
+        else:
+            payload["card"] = dict(card or {})
+        result = PacedResult()
+        self._deliver_durably("card_update", payload, list(dict.fromkeys(userids)), (), (), {}, result,
+                              raise_in_state_machine=False)
+        return result
+
     # -- the deferred path (queue worker) ---------------------------------------------------------
     def resume(self, message: Mapping[str, Any]) -> str:
         """Re-attempt one pending send; returns 'done', 'deferred', 'waiting', 'stale' or 'gone'."""
@@ -251,17 +271,22 @@ class PacedSender:
 
     def _deliver_durably(self, msgtype: MsgType, payload: dict[str, Any], touser: Sequence[str],
                          toparty: Sequence[str | int], totag: Sequence[str | int], options: dict[str, bool],
-                         result: PacedResult) -> None:
+                         result: PacedResult, *, raise_in_state_machine: bool = True) -> None:
         try:
             self._deliver(msgtype, payload, touser, toparty, totag, options, result)
         except OAError as exc:
-            if in_state_machine() or not _retried(exc):
+            if (raise_in_state_machine and in_state_machine()) or not _retried(exc):
                 raise
             self._retry_later(msgtype, payload, touser, toparty, totag, options, exc, result)
 
     def _deliver(self, msgtype: MsgType, payload: Mapping[str, Any], touser: Sequence[str],
                  toparty: Sequence[str | int], totag: Sequence[str | int], options: Mapping[str, bool],
                  result: SendResult) -> None:
+        if msgtype == "card_update":
+            self.client.update_template_card(payload["response_code"], userids=list(touser),
+                                             replace_name=payload.get("replace_name"), card=payload.get("card"))
+            result.calls += 1
+            return
         to = {"touser": list(touser), "toparty": list(toparty), "totag": list(totag)}
         if msgtype == "text":
             sent = self.client.send_text(payload["content"], **to, **options)
@@ -354,6 +379,16 @@ class PacedSender:
         """The same message to the same people: cards under the task ids of the first attempt (chunks
         that landed answer 42014 and count as delivered), anything else with duplicate checking on."""
         options = dict(record.options)
+        if record.msgtype == "card_update":
+            try:
+                self._deliver("card_update", record.payload, record.touser, (), (), options, SendResult())
+            except OAError as exc:
+                if _retried(exc):
+                    raise
+                logger.info("card update refused on a re-attempt: its single-use code was taken by an earlier "
+                            "attempt that landed, or expired", extra={**record.ref, "pending_id": record.id,
+                                                                      "errcode": getattr(exc, "errcode", None)})
+            return
         task_id = record.payload.get("task_id") if record.msgtype == "template_card" else None
         if not task_id:
             options["duplicate_check"] = True

@@ -161,7 +161,7 @@ def on_card_click(card: Mapping[str, Any], event: Any) -> None:
     if code is None:
         return
     try:
-        wiring.wecom_client().update_template_card(
+        wiring.sender().update_template_card(
             code, userids=[userid],
             replace_name=CardBuilder(timezone=get_settings().default_timezone).final_button_text("done"))
     except OAError:  # cosmetic: the task is done

@@ -586,7 +586,7 @@ def _grey_out(card: dict[str, Any], userid: str, state: str) -> None:
     if code is None:
         return
     try:
-        wiring.wecom_client().update_template_card(
+        wiring.sender().update_template_card(
             code, userids=[userid], replace_name=_card_builder().final_button_text(state))
     except Exception:  # noqa: BLE001 - the change is stored; the button update is cosmetic
         logger.exception("ticket card update failed", extra={"ticket_id": card["ref"]["ticket_id"]})
