@@ -163,3 +163,17 @@ def test_given_a_parked_outbound_send_then_the_operator_is_paged() -> None:
 
 def test_given_a_retried_send_then_no_alarm_fires() -> None:
     assert _alarms_on("SendRetried") == []
+
+
+def test_given_the_callback_window_parameter_then_the_callback_function_reads_it_within_the_settings_bounds(
+        transformed: dict[str, Any]) -> None:
+    from wecom_oa.settings import Settings
+
+    parameter = TEMPLATE["Parameters"]["CallbackTimestampWindowSeconds"]
+    env = transformed["Resources"]["WeComCallbackFunction"]["Properties"]["Environment"]["Variables"]
+
+    assert env["CALLBACK_TIMESTAMP_WINDOW_SECONDS"] == {"Ref": "CallbackTimestampWindowSeconds"}
+    assert "TABLE_NAME" in env, "the function's own variables are merged with the globals"
+    for value in (parameter["MinValue"], parameter["Default"], parameter["MaxValue"]):
+        assert Settings.from_environ({"CALLBACK_TIMESTAMP_WINDOW_SECONDS": str(value)}) \
+            .callback_timestamp_window_seconds == value
