@@ -425,7 +425,8 @@ class PacedSender:
         self.table.update(Keys.pending_send(record.id), set_fields={"status": "parked", "last_error": reason,
                                                                     "parked_at": now.isoformat()},
                           remove_fields=["expires_at"])
-        self.table.put({**Keys.parked_send_index(now.isoformat(), record.id), "pending_id": record.id})
+        self.table.put({**Keys.parked_send_index(now.isoformat(), record.id), "pending_id": record.id,
+                        "summary": _summary(record.model_copy(update={"last_error": reason, "parked_at": now}))})
         metrics.add_metric(name="SendParked", unit="Count", value=1)
         logger.error("app message parked: retries exhausted or WeCom is misconfigured; replay after the fix",
                      extra=log)
@@ -433,16 +434,16 @@ class PacedSender:
 
     # -- operators: parked sends ----------------------------------------------------------------------
     def parked(self) -> list[dict[str, Any]]:
+        """The parked sends, oldest first, from one query: each index entry carries its summary (it is
+        written when the send is parked and deleted when it is replayed)."""
         out = []
         for entry in self.table.query(Keys.parked_send_index()["pk"], limit=PARKED_LIST):
-            item = self.table.get(Keys.pending_send(entry["pending_id"]))
-            if item is None or item.get("status") != "parked":
+            if "summary" in entry:
+                out.append(entry["summary"])
                 continue
-            record = PendingSend.model_validate(item)
-            out.append({"id": record.id, "ref": record.ref, "msgtype": record.msgtype, "touser": record.touser,
-                        "toparty": record.toparty, "totag": record.totag, "attempts": record.attempts,
-                        "last_error": record.last_error, "created_at": record.created_at,
-                        "parked_at": record.parked_at})
+            item = self.table.get(Keys.pending_send(entry["pending_id"]))  # an entry from before summaries
+            if item is not None and item.get("status") == "parked":
+                out.append(_summary(PendingSend.model_validate(item)))
         return out
 
     def replay(self, pending_id: str) -> dict[str, Any]:
@@ -502,6 +503,12 @@ class PacedSender:
         seconds = (retry_at - self.clock.now()).total_seconds()
         real = getattr(self.clock, "real_seconds", lambda s: max(0.0, s))(seconds)
         return int(min(MAX_DELAY_SECONDS, max(minimum, math.ceil(real))))
+
+
+def _summary(record: PendingSend) -> dict[str, Any]:
+    """What an operator sees of a parked send (`GET /outbox/parked`)."""
+    return record.model_dump(mode="json", include={"id", "ref", "msgtype", "touser", "toparty", "totag", "attempts",
+                                                   "last_error", "created_at", "parked_at"})
 
 
 def _retried(exc: BaseException) -> bool:
