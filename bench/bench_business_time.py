@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from tests.unit.calendar.calendar_reference import MinuteWalker
-from wecom_oa.domain.calendar import BusinessCalendar, load_calendars
+from wecom_oa.worktime.calendar import BusinessCalendar, load_calendars
 
 DURATIONS = [timedelta(minutes=30), timedelta(hours=1), timedelta(hours=3), timedelta(hours=8), timedelta(hours=24)]
 FIRST = datetime(2025, 1, 1, tzinfo=UTC)

@@ -36,8 +36,8 @@ def _best_rate(fn: Callable[[], None], calls_per_loop: int) -> float:
 
 
 def _ours(payloads: list[dict]) -> Callable[[], None]:
-    from wecom_oa.adapters.wecom.crypto import WeComCrypto
-    from wecom_oa.adapters.wecom.parser import parse_event
+    from wecom_oa.wecom.crypto import WeComCrypto
+    from wecom_oa.wecom.parser import parse_event
 
     v0 = payloads[0]
     crypto = WeComCrypto(v0["token"], v0["encoding_aes_key"], v0["receive_id"])
@@ -66,7 +66,7 @@ def _wechatpy(payloads: list[dict]) -> Callable[[], None]:
 
 
 def _check_same_plaintexts(payloads: list[dict]) -> None:
-    from wecom_oa.adapters.wecom.crypto import WeComCrypto
+    from wecom_oa.wecom.crypto import WeComCrypto
 
     v0 = payloads[0]
     crypto = WeComCrypto(v0["token"], v0["encoding_aes_key"], v0["receive_id"])

@@ -92,8 +92,8 @@ def _scenario(n_open: int, n_closed: int) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from wecom_oa.adapters.dynamo import reset_tables
-    from wecom_oa.services import digests
+    from wecom_oa.aws.dynamo import reset_tables
+    from wecom_oa.digests import service as digests
     from wecom_oa.settings import reset_settings
 
     name = "bench-digest-app"
@@ -113,7 +113,7 @@ def _scenario(n_open: int, n_closed: int) -> dict[str, Any]:
             _load(client, name, [_open_ticket(i, teams[i % len(teams)]) for i in range(n_open)])
             _load(client, name, [_closed_ticket(i, teams[i % len(teams)]) for i in range(n_closed)])
             load_s = time.perf_counter() - t0
-            from wecom_oa.adapters.dynamo import app_table
+            from wecom_oa.aws.dynamo import app_table
             from wecom_oa.clock import get_clock
 
             counter = ReadCounter(app_table().client)

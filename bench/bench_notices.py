@@ -38,9 +38,9 @@ def _stack() -> Any:
 def _scenario(stores: int) -> dict[str, Any]:
     from local.sandbox.generate import write
     from local.sandbox.runtime import build_sandbox, in_process_transport
-    from wecom_oa.adapters.dynamo import reset_tables
+    from wecom_oa import wiring
+    from wecom_oa.aws.dynamo import reset_tables
     from wecom_oa.clock import ManualClock, set_clock
-    from wecom_oa.services import wiring
     from wecom_oa.settings import reset_settings
 
     regions = max(1, stores // 100)

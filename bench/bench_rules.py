@@ -13,9 +13,9 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from wecom_oa.domain.directory import StaticDirectory
-from wecom_oa.domain.rules import ApprovalRequest, EvaluationContext, RuleSet, evaluate
-from wecom_oa.domain.rules_lint import lint_ruleset
+from wecom_oa.approvals.rules import ApprovalRequest, EvaluationContext, RuleSet, evaluate
+from wecom_oa.approvals.rules_lint import lint_ruleset
+from wecom_oa.directory import StaticDirectory
 
 ROWS = 50
 REQUESTS = 2_000

@@ -33,9 +33,9 @@ def _local_app(start: datetime, scale: float) -> Iterator[tuple[Any, Any, Any]]:
     from local.sandbox.runtime import build_sandbox, in_process_transport
     from local.server import CallbackSimulator
     from local.stack import LocalStack
-    from wecom_oa.adapters.dynamo import reset_tables
+    from wecom_oa import wiring
+    from wecom_oa.aws.dynamo import reset_tables
     from wecom_oa.clock import VirtualClock, set_clock
-    from wecom_oa.services import wiring
     from wecom_oa.settings import reset_settings
 
     saved = dict(os.environ)

@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 
 import httpx
 
-from wecom_oa.adapters.wecom.client import WeComClient
-from wecom_oa.adapters.wecom.token_cache import MemoryTokenStore, TokenCache
 from wecom_oa.clock import ManualClock
+from wecom_oa.wecom.client import WeComClient
+from wecom_oa.wecom.token_cache import MemoryTokenStore, TokenCache
 
 API = "https://qyapi.weixin.qq.com/cgi-bin"
 CORP, AGENT, SECRET = "ww-bench", 1000002, "bench-secret-value"

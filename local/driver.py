@@ -62,7 +62,7 @@ class Quiet:
 
 class ClockDriver:
     def __init__(self, stack: Any, clock: SteppedClock) -> None:
-        from wecom_oa.domain.schedules import next_fire_time
+        from wecom_oa.digests.schedules import next_fire_time
 
         self.stack = stack
         self.clock = clock
@@ -138,7 +138,7 @@ class ScheduleRunner(threading.Thread):
 
     def run(self) -> None:
         from wecom_oa.clock import get_clock
-        from wecom_oa.domain.schedules import next_fire_time
+        from wecom_oa.digests.schedules import next_fire_time
 
         clock = get_clock()
         due = {name: next_fire_time(s.expression, s.timezone, clock.now()) for name, s in self.stack.schedules.items()}

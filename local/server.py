@@ -55,7 +55,7 @@ def _sandbox_robot_keys() -> None:
     Settings are cached on first read, so the cache is dropped once the keys are in the environment
     (reading them first and setting them after left every robot post RobotWebhookInvalid)."""
     from local.sandbox.directory import load_sandbox_directory
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
     from wecom_oa.settings import get_settings, reset_settings
 
     if "WECOM_ROBOT_KEYS" not in os.environ:
@@ -279,9 +279,9 @@ class CallbackSimulator:
         self.sandbox = sandbox
 
     def post_event(self, xml: str) -> dict[str, Any]:
-        from wecom_oa.adapters.wecom.crypto import WeComCrypto
         from wecom_oa.clock import get_clock
-        from wecom_oa.services.wiring import wecom_credentials
+        from wecom_oa.wecom.crypto import WeComCrypto
+        from wecom_oa.wiring import wecom_credentials
 
         creds = wecom_credentials()
         crypto = WeComCrypto(creds.token, creds.encoding_aes_key, creds.corp_id)
@@ -301,7 +301,7 @@ class CallbackSimulator:
         A different `create_time` makes a re-delivery WeCom's dedup key does not collapse."""
         from local.sandbox.callbacks import approval_change_xml
         from wecom_oa.clock import get_clock
-        from wecom_oa.services.wiring import wecom_credentials
+        from wecom_oa.wiring import wecom_credentials
 
         creds = wecom_credentials()
         xml = approval_change_xml(info if info is not None else self.sandbox.approval(sp_no), corp_id=creds.corp_id,
@@ -324,7 +324,7 @@ class CallbackSimulator:
         """`userid` sends the app a text message (a fresh MsgId); the callback is delivered."""
         from local.sandbox.callbacks import text_message_xml
         from wecom_oa.clock import get_clock
-        from wecom_oa.services.wiring import wecom_credentials
+        from wecom_oa.wiring import wecom_credentials
 
         creds = wecom_credentials()
         msg_id = str(int.from_bytes(os.urandom(7), "big"))
@@ -338,7 +338,7 @@ class CallbackSimulator:
         maps question_key → option id(s); unselected questions send the card's preselected option."""
         from wecom_oa.clock import get_clock
         from wecom_oa.errors import OAError
-        from wecom_oa.services.wiring import wecom_credentials
+        from wecom_oa.wiring import wecom_credentials
 
         try:
             card = self.sandbox.card_by_task_id(task_id)

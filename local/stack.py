@@ -216,7 +216,7 @@ class LocalStack:
                 self.client("events").create_event_bus(Name=self.physical[logical_id]["Ref"])
         self._build_environment()
         os.environ.update(self.env)
-        from wecom_oa.adapters.dynamo import reset_tables
+        from wecom_oa.aws.dynamo import reset_tables
         from wecom_oa.settings import reset_settings
 
         reset_settings()

@@ -47,7 +47,7 @@ def _unit_tests_have_no_sockets(request: pytest.FixtureRequest, monkeypatch: pyt
 
 @pytest.fixture
 def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from wecom_oa.adapters.dynamo import reset_tables
+    from wecom_oa.aws.dynamo import reset_tables
     from wecom_oa.clock import set_clock
     from wecom_oa.settings import reset_settings
 
@@ -119,7 +119,7 @@ def local_app(local_stack, monkeypatch: pytest.MonkeyPatch):
     """`local_stack` with the WeCom client routed to the sandbox in-process (no sockets)."""
     from local.sandbox.runtime import build_sandbox, in_process_transport
     from local.server import CallbackSimulator
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
 
     wiring.reset()
     sandbox = build_sandbox()

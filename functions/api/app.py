@@ -7,9 +7,12 @@ mapped once by `wecom_oa.http.register_error_handlers` (4xx naming the field, ne
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
+from wecom_oa import (
+    api,
+    routes,  # noqa: F401 - routes register themselves
+)
 from wecom_oa.http import register_error_handlers
 from wecom_oa.observability import logger, metrics
-from wecom_oa.services import api, routes  # noqa: F401 - routes register themselves
 
 app = APIGatewayHttpResolver(serializer=api.dumps)
 register_error_handlers(app)

@@ -1,12 +1,12 @@
 """Approval state machine tasks: evaluate, next_stage, stage_timeout, finalize, fail.
 
 Typed errors propagate (their class name is the ASL error name Retry/Catch match); `asl_task` renames
-the transient ones to the names Retry lists (see wecom_oa.asl)."""
+the transient ones to the names Retry lists (see wecom_oa.aws.asl)."""
 
 from typing import Any
 
-from wecom_oa.asl import asl_task
-from wecom_oa.models.approvals_api import (
+from wecom_oa.approvals import service as approvals
+from wecom_oa.approvals.models import (
     EvaluateTask,
     FailTask,
     FinalizeTask,
@@ -14,8 +14,8 @@ from wecom_oa.models.approvals_api import (
     StageTimeoutTask,
     parse_branch_task,
 )
+from wecom_oa.aws.asl import asl_task
 from wecom_oa.observability import logger
-from wecom_oa.services import approvals
 
 
 def _run(task: Any) -> dict:

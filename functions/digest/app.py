@@ -6,8 +6,8 @@ Lambda's asynchronous retries run it again (sending only what is missing), then 
 DigestFailuresQueue (EventInvokeConfig on-failure destination) where the operator alarm fires.
 """
 
+from wecom_oa.digests.service import DigestEvent, run
 from wecom_oa.observability import logger, metrics
-from wecom_oa.services.digests import DigestEvent, run
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,9 +1,9 @@
 """Notifier tasks: approval stage cards (.waitForTaskToken), approval outcome, plain sends."""
 
-from wecom_oa.asl import asl_task
-from wecom_oa.models.approvals_api import parse_notifier_task
+from wecom_oa.approvals import notifier
+from wecom_oa.approvals.models import parse_notifier_task
+from wecom_oa.aws.asl import asl_task
 from wecom_oa.observability import logger
-from wecom_oa.services import notifier
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,8 +1,8 @@
 """Ticket escalation timer task: check SLA clocks, escalate what is due, return the next wake-up."""
 
-from wecom_oa.asl import asl_task
+from wecom_oa.aws.asl import asl_task
 from wecom_oa.observability import logger, metrics
-from wecom_oa.services.tickets import check
+from wecom_oa.tickets.service import check
 
 
 @logger.inject_lambda_context(clear_state=True)

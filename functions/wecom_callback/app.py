@@ -1,11 +1,11 @@
 """WeCom callback endpoint (GET URL verification, POST events).
 
 Kept light for cold starts: no event-handler resolver and no tracer; see
-`wecom_oa.services.callbacks` for the verify → decrypt → dedup → store → enqueue contract.
+`wecom_oa.wecom.callbacks` for the verify → decrypt → dedup → store → enqueue contract.
 """
 
 from wecom_oa.observability import logger, metrics
-from wecom_oa.services.callbacks import handle_http
+from wecom_oa.wecom.callbacks import handle_http
 
 
 @logger.inject_lambda_context(clear_state=True)

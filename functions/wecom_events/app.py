@@ -4,7 +4,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from wecom_oa.observability import logger, metrics
-from wecom_oa.services.events import process_message
+from wecom_oa.worker import process_message
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

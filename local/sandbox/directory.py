@@ -26,7 +26,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from wecom_oa.domain.directory import Department, StaticDirectory, Tag, User
+from wecom_oa.directory import Department, StaticDirectory, Tag, User
 from wecom_oa.errors import ConfigurationError
 
 DEMO_DIRECTORY = Path(__file__).resolve().with_name("demo_directory.yaml")

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from local.sandbox import params
 from local.sandbox.errcodes import ApiError, Err
 from wecom_oa.clock import Clock
-from wecom_oa.domain.directory import StaticDirectory, leader
+from wecom_oa.directory import StaticDirectory, leader
 from wecom_oa.errors import InvalidInput, NotFound
 
 WECOM_TZ = ZoneInfo("Asia/Shanghai")

@@ -40,7 +40,7 @@ from local.sandbox.directory import SandboxCompany, SandboxExtras
 from local.sandbox.errcodes import ApiError, Err
 from local.sandbox.journals import JournalStore
 from wecom_oa.clock import Clock
-from wecom_oa.domain.directory import StaticDirectory, User
+from wecom_oa.directory import StaticDirectory, User
 from wecom_oa.errors import Forbidden, InvalidInput, NotFound
 
 TOKEN_TTL_SECONDS = 7200

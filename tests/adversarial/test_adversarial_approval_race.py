@@ -33,8 +33,8 @@ def _take_queued(app, count: int) -> list[dict]:
 
 def test_given_any_stage_when_both_approvers_click_at_once_then_one_decision_and_one_task_success(
         app, monkeypatch) -> None:
-    from wecom_oa.adapters.dynamo_approvals import ApprovalRepository
-    from wecom_oa.services import approvals
+    from wecom_oa.approvals import service as approvals
+    from wecom_oa.approvals.store import ApprovalRepository
 
     # Given a two-stage expense whose first stage (财务预审) is `any` between zhaomin and qianjin
     a = submit(app, "expense", "zhangsan", {"amount": 3000, "reason": "展会物料"})

@@ -39,7 +39,7 @@ def _recording_transport(sandbox, issued: list[str]) -> httpx.MockTransport:
 
 def test_given_a_representative_flow_when_all_logs_are_captured_then_no_secret_or_token_appears(
         local_app, monkeypatch, caplog, capfd) -> None:
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
     from wecom_oa.settings import get_settings, reset_settings
 
     s = get_settings()

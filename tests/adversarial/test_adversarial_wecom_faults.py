@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fixtures.wecom_api.router import AGENT_ID, API_BASE, CORP_ID, SECRET, WeComFixtureRouter
-from wecom_oa.adapters.wecom import errors as e
-from wecom_oa.adapters.wecom.client import BACKOFF_CAP, WeComClient
-from wecom_oa.adapters.wecom.token_cache import MemoryTokenStore, TokenCache
 from wecom_oa.clock import ManualClock
 from wecom_oa.errors import OAError
+from wecom_oa.wecom import errors as e
+from wecom_oa.wecom.client import BACKOFF_CAP, WeComClient
+from wecom_oa.wecom.token_cache import MemoryTokenStore, TokenCache
 
 MAX_RETRIES = 3
 TOKEN_PREFIX = "fixture-access-token"

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.adversarial.test_adversarial_api_input import VALID, _paths
-from wecom_oa.services.api import LIMITS, MAX_BODY_BYTES
+from wecom_oa.api import LIMITS, MAX_BODY_BYTES
 
 pytestmark = pytest.mark.slow
 

@@ -44,7 +44,7 @@ def clock(local_stack):
 @pytest.fixture
 def wecom(local_stack, clock):
     """The WeCom side: wechatpy with the stack's app identity."""
-    from wecom_oa.services.wiring import wecom_credentials
+    from wecom_oa.wiring import wecom_credentials
 
     creds = wecom_credentials()
     return WeChatCrypto(creds.token, creds.encoding_aes_key, creds.corp_id), creds.corp_id
@@ -53,7 +53,7 @@ def wecom(local_stack, clock):
 @pytest.fixture
 def parsers():
     """Spies on every XML parser the callback path can reach: none may run for a refused body."""
-    from wecom_oa.adapters.wecom import crypto
+    from wecom_oa.wecom import crypto
 
     calls: list[str] = []
     c_parser, defused = crypto.XMLParser, crypto._safe_fromstring

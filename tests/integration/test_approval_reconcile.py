@@ -14,7 +14,7 @@ def _event_keys(stack) -> list[str]:
 
 
 def test_a_native_approval_whose_callback_was_lost_is_fed_once(local_app) -> None:
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
 
     # Given an approval submitted in WeCom whose callback never reached us
     sp_no = wiring.wecom_client().oa_apply_event(json.loads(APPLY.read_text(encoding="utf-8")))

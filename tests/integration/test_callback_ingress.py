@@ -23,8 +23,8 @@ def _use_vector_identity(monkeypatch: pytest.MonkeyPatch, vector: dict) -> None:
     """The vector's app identity, and the process clock at the vector's signed timestamp."""
     from datetime import UTC, datetime
 
+    from wecom_oa import wiring
     from wecom_oa.clock import ManualClock, set_clock
-    from wecom_oa.services import wiring
     from wecom_oa.settings import reset_settings
 
     set_clock(ManualClock(datetime.fromtimestamp(int(vector["query_params_decoded"]["timestamp"]), UTC)))
@@ -89,7 +89,7 @@ def test_bad_signature_and_wrong_receive_id_are_403_and_store_nothing(local_stac
 
     assert _post(local_stack, vector, query=urlencode(bad_sig))["statusCode"] == 403
     monkeypatch.setenv("WECOM_CORP_ID", "ww0000000000000000")
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
     from wecom_oa.settings import reset_settings
 
     reset_settings()

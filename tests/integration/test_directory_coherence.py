@@ -45,8 +45,8 @@ def app(clock: Any, local_app: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 def _worker_in_its_own_container(monkeypatch: pytest.MonkeyPatch) -> Any:
     """The events worker gets a directory cache of its own, as in Lambda: evicting it leaves the
     API's cache (`wiring.directory()`) alone, so only the shared version can refresh that one."""
-    from wecom_oa.adapters.wecom.directory import WeComDirectory
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
+    from wecom_oa.wecom.directory import WeComDirectory
 
     worker_cache = WeComDirectory(wiring.wecom_client(), version=wiring.directory_version())
     monkeypatch.setattr(wiring, "built_directory", lambda: worker_cache)
@@ -56,7 +56,7 @@ def _worker_in_its_own_container(monkeypatch: pytest.MonkeyPatch) -> Any:
 def _admin_makes_head(app: Any, dept_id: int, userid: str, create_time: int) -> int:
     """Change the head in the sandbox's WeCom; deliver WeCom's update_user callbacks; run the worker."""
     from local.sandbox.callbacks import user_update_xml
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
 
     corp_id = wiring.wecom_credentials().corp_id
     changed = app.sandbox.set_department_leaders(dept_id, [userid])
@@ -69,8 +69,8 @@ def _admin_makes_head(app: Any, dept_id: int, userid: str, create_time: int) -> 
 
 def test_given_api_cached_old_head_when_head_changes_in_wecom_then_next_approval_goes_to_new_head(
         app, clock, monkeypatch) -> None:
-    from wecom_oa.adapters.wecom.directory import VERSION_CHECK_SECONDS
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
+    from wecom_oa.wecom.directory import VERSION_CHECK_SECONDS
 
     first = submit(app, "expense", "wangwu", {"amount": 2000, "reason": "差旅"})
     card_for(app, first["id"], "wufang")

@@ -254,7 +254,7 @@ def _isolate_containers(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     and pool threads of a handler (the send ledger's parallel reservations) attributed to it."""
     from aws_lambda_powertools.utilities import parameters
 
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
     from wecom_oa.settings import get_settings, reset_settings
 
     s = get_settings()
@@ -299,8 +299,8 @@ def _wecom_xml(name: str, corp_id: str) -> str:
 
 def _post_sealed_three_times(app: Any, xml: str) -> list[int]:
     """One encrypted callback delivered three times byte for byte (WeCom's retries)."""
-    from wecom_oa.adapters.wecom.crypto import WeComCrypto
-    from wecom_oa.services.wiring import wecom_credentials
+    from wecom_oa.wecom.crypto import WeComCrypto
+    from wecom_oa.wiring import wecom_credentials
 
     creds = wecom_credentials()
     crypto = WeComCrypto(creds.token, creds.encoding_aes_key, creds.corp_id)
@@ -387,7 +387,7 @@ def _tickets(app: Any) -> None:
     """A ticket escalated by its timer, accepted from its card (the worker re-arms the timer), parked
     and resumed through the API (re-arms), resolved; and a chat message to the intake hook."""
     from wecom_oa.clock import VirtualClock
-    from wecom_oa.services.wiring import wecom_credentials
+    from wecom_oa.wiring import wecom_credentials
 
     _set_clock(VirtualClock(datetime.fromisoformat("2026-03-03T09:00:00+08:00"), scale=2e-5))
     t = _ok(app, "POST", "/tickets", {"type": "repair", "title": "包装机异响", "reporter": "chenjing", "priority": "P3",
@@ -413,7 +413,7 @@ def _tickets(app: Any) -> None:
 
 
 def _callbacks(app: Any) -> None:
-    from wecom_oa.services.wiring import wecom_credentials
+    from wecom_oa.wiring import wecom_credentials
 
     xml = _wecom_xml("contact_update_user.xml", wecom_credentials().corp_id)
     assert _post_sealed_three_times(app, xml) == [200, 200, 200]
@@ -432,7 +432,7 @@ def _stop_executions(app: Any, *machines: str) -> None:
 def test_given_every_flow_when_run_locally_then_each_function_role_allows_every_call_it_made(
         local_app, monkeypatch: pytest.MonkeyPatch, transformed) -> None:
     from wecom_oa.clock import set_clock
-    from wecom_oa.services import digests
+    from wecom_oa.digests import service as digests
 
     # Given separate "containers" per function and a recorder of their AWS calls
     _isolate_containers(local_app, monkeypatch)

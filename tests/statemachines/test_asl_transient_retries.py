@@ -1,6 +1,6 @@
 """Transient WeCom/AWS failures inside state-machine tasks are retried by the ASL; configuration errors
 go to the failure path on the first attempt. Executed by moto with the real ASL, our handlers (under
-`wecom_oa.asl.asl_task`) and the WeCom sandbox behind a fault-injecting transport; retry sleeps run on
+`wecom_oa.aws.asl.asl_task`) and the WeCom sandbox behind a fault-injecting transport; retry sleeps run on
 the scaled virtual clock (local/motoshim)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from local.sandbox.runtime import CGI_BIN, in_process_transport
 from tests.integration.approvals import helpers
 from tests.integration.approvals.helpers import card_for, execution_status, final, submit, wait_until
-from wecom_oa.asl import RETRIED_NAMES
+from wecom_oa.aws.asl import RETRIED_NAMES
 from wecom_oa.clock import VirtualClock, set_clock
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:No application metrics to publish")]
@@ -61,7 +61,7 @@ class FaultyWeCom:
 
 
 def _inject(local_app: Any, fault: FaultyWeCom) -> FaultyWeCom:
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
 
     wiring.set_wecom_transport(fault.transport())
     return fault

@@ -120,7 +120,7 @@ FAST = 5e-5  # one virtual hour = 0.18 s: enough resolution to tell Saturday fro
 def atomic_dynamo(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each DynamoDB request atomic, as on AWS: moto 5.2.5 evaluates a condition and writes without
     a lock, so two timers (threads) can both pass `sla_rev = :r` — a race real DynamoDB never has."""
-    from wecom_oa.adapters.dynamo import DynamoTable
+    from wecom_oa.aws.dynamo import DynamoTable
 
     lock = threading.Lock()
     original = DynamoTable._call
@@ -292,7 +292,7 @@ def _history(app, execution_arn: str) -> list[dict]:
 def _sla_instants(ticket: dict) -> list[datetime]:
     """Every instant the ticket's SLA policy has something due (warnings, targets, levels), from
     the shipped policy and the team's calendar, independently of the timer."""
-    from wecom_oa.services import tickets
+    from wecom_oa.tickets import service as tickets
 
     policy = tickets.policies().select(ticket["type"], ticket["priority"])
     calendar = tickets.calendars().for_team(ticket["team"])
@@ -335,7 +335,7 @@ def test_given_an_unanswered_repair_then_each_wakeup_costs_three_transitions_and
     due = _sla_instants(ticket)
     # An instant right at the start of quiet hours may be checked a moment later (the virtual clock
     # runs on while the task starts): its warning is then held, and the wake-up is the hold's end.
-    from wecom_oa.services import quiet
+    from wecom_oa.worktime import quiet_hours as quiet
 
     due += [held for d in due if (held := quiet.held_until(d + timedelta(seconds=5), ticket["priority"]))]
     assert len(set(wakeups)) == len(wakeups), wakeups
@@ -380,7 +380,7 @@ def _rearm_at(app, ticket_id: str, moment: datetime) -> None:
 def test_given_an_unanswered_friday_evening_repair_then_each_level_fires_within_minutes_after_its_deadline(
     local_app, start: str, deadline_day: date,
 ) -> None:
-    from wecom_oa.services import tickets
+    from wecom_oa.tickets import service as tickets
 
     # Given a repair on Friday 17:30 (a real-time clock: its first timer stays asleep)
     set_clock(VirtualClock(datetime.fromisoformat(start), scale=1.0))

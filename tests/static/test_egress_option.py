@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
 PACKAGE_ROOTS = (ROOT / "layers" / "common", ROOT)
 # The composition root builds every adapter; importing it calls nothing, using these does.
-WIRING = "wecom_oa.services.wiring"
+WIRING = "wecom_oa.wiring"
 WECOM_FACTORIES = {"wecom_client", "sender", "directory"}
 WECOM_CLASSES = {"WeComClient", "RobotClient", "WeComDirectory"}
 
@@ -99,8 +99,8 @@ def wecom_callers() -> frozenset[str]:
 
 def test_given_the_handlers_when_their_imports_are_walked_then_the_analysis_sees_real_code() -> None:
     """Guards the derivation itself: the walk reaches the services, and finds the known callers."""
-    assert _calls_wecom("wecom_oa.services.notifier")
-    assert "wecom_oa.services.callbacks" in _reachable("functions.wecom_callback.app")
+    assert _calls_wecom("wecom_oa.approvals.notifier")
+    assert "wecom_oa.wecom.callbacks" in _reachable("functions.wecom_callback.app")
     assert "WeComCallbackFunction" not in wecom_callers()
     assert {"NotifierFunction", "DigestFunction"} <= wecom_callers()
 

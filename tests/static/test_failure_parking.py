@@ -84,10 +84,10 @@ def test_given_the_digest_function_then_its_errors_alarm_like_the_callback_funct
 
 def test_given_the_delivery_failure_metric_then_the_alarm_matches_what_the_code_emits() -> None:
     """Namespace and the `service` dimension come from the shared Metrics object; the metric name from
-    services/digests.py. A rename on either side fails here instead of leaving a silent alarm."""
+    digests/service.py. A rename on either side fails here instead of leaving a silent alarm."""
     from wecom_oa.observability import metrics
 
-    source = (ROOT / "layers" / "common" / "wecom_oa" / "services" / "digests.py").read_text(encoding="utf-8")
+    source = (ROOT / "layers" / "common" / "wecom_oa" / "digests" / "service.py").read_text(encoding="utf-8")
     emitted = set(re.findall(r'add_metric\(name="(\w+)"', source))
     assert "DigestDeliveryFailed" in emitted
 

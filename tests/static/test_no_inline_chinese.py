@@ -14,14 +14,14 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # (path inside wecom_oa, a fragment of the literal) → why that literal is not people-facing text.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("models/tickets_api.py", "包装机"): "OpenAPI example of a request body",
-    ("models/tickets_api.py", "一号厂房3号线"): "OpenAPI example of a request body",
-    ("adapters/wecom/errors.py", "企业ID"): "operator hint (English) naming a WeCom admin console page",
-    ("adapters/wecom/errors.py", "企业可信IP"): "operator hint (English) naming a WeCom admin console page",
-    ("adapters/wecom/errors.py", "可调用接口的应用"): "operator hint (English) naming a WeCom admin console page",
-    ("services/digests.py", "可调用接口的应用"): "operator hint (English) naming a WeCom admin console page",
-    ("domain/calendar.py", "调休 workdays"): "configuration error (English) naming the Chinese term",
-    ("domain/reports.py", "日报"): "default WeCom 汇报 template name matched against journal data (a config value)",
+    ("tickets/models.py", "包装机"): "OpenAPI example of a request body",
+    ("tickets/models.py", "一号厂房3号线"): "OpenAPI example of a request body",
+    ("wecom/errors.py", "企业ID"): "operator hint (English) naming a WeCom admin console page",
+    ("wecom/errors.py", "企业可信IP"): "operator hint (English) naming a WeCom admin console page",
+    ("wecom/errors.py", "可调用接口的应用"): "operator hint (English) naming a WeCom admin console page",
+    ("digests/service.py", "可调用接口的应用"): "operator hint (English) naming a WeCom admin console page",
+    ("worktime/calendar.py", "调休 workdays"): "configuration error (English) naming the Chinese term",
+    ("digests/reports.py", "日报"): "default WeCom 汇报 template name matched against journal data (a config value)",
     # Owned by the approval pre-checks work, which moves these display values into templates.
 }
 

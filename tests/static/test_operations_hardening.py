@@ -50,7 +50,7 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 # ------------------------------------------------------------------------------ callback role
 def test_given_the_callback_role_then_it_reaches_only_its_own_records_and_cannot_delete(
         transformed: dict[str, Any]) -> None:
-    from wecom_oa.adapters.dynamo import Keys
+    from wecom_oa.aws.dynamo import Keys
 
     role = transformed["Resources"]["WeComCallbackFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
     dynamo = [s for s in _statements(transformed, role) if any(a.startswith("dynamodb:") for a in _actions(s))]
@@ -66,7 +66,7 @@ def test_given_the_callback_role_then_it_reaches_only_its_own_records_and_cannot
 def test_given_the_callback_service_then_every_item_it_writes_is_a_callback_record() -> None:
     """The service spells its keys with Keys.callback_event only: another key builder there would be
     refused by the role's LeadingKeys condition (the IAM sufficiency test catches it at run time)."""
-    source = (ROOT / "layers" / "common" / "wecom_oa" / "services" / "callbacks.py").read_text(encoding="utf-8")
+    source = (ROOT / "layers" / "common" / "wecom_oa" / "wecom" / "callbacks.py").read_text(encoding="utf-8")
     assert set(re.findall(r"Keys\.(\w+)\(", source)) == {"callback_event"}
 
 
@@ -147,8 +147,8 @@ def test_given_a_parked_outbound_send_then_the_operator_is_paged() -> None:
     """Namespace and `service` come from the shared Metrics object, the metric from the code."""
     from wecom_oa.observability import metrics
 
-    services = ROOT / "layers" / "common" / "wecom_oa" / "services"
-    emitted = {m for f in services.glob("*.py") for m in re.findall(r'add_metric\(name="(\w+)"', f.read_text(encoding="utf-8"))}
+    package = ROOT / "layers" / "common" / "wecom_oa"
+    emitted = {m for f in package.rglob("*.py") for m in re.findall(r'add_metric\(name="(\w+)"', f.read_text(encoding="utf-8"))}
     assert "SendParked" in emitted
 
     [alarm] = _alarms_on("SendParked")

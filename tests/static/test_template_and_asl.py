@@ -141,7 +141,7 @@ def test_ruff_is_clean() -> None:
 
 def test_template_schedules_match_the_digest_config() -> None:
     """config/digests.yaml is the source of truth; the template deploys exactly those schedules."""
-    from wecom_oa.domain.schedules import load_digest_config
+    from wecom_oa.digests.schedules import load_digest_config
 
     config = {s.name: s for s in load_digest_config().schedules}
     events = TEMPLATE["Resources"]["DigestFunction"]["Properties"]["Events"]

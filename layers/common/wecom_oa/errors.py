@@ -36,7 +36,7 @@ class InvalidInput(OAError):
 
 
 class InputLimitExceeded(InvalidInput):
-    """The request breaks one of the input limits (`wecom_oa.services.api.LIMITS`): too deep, too
+    """The request breaks one of the input limits (`wecom_oa.api.LIMITS`): too deep, too
     long, too many. `details` has `limit` (its name), `max` and `where`."""
 
     code = "limit_exceeded"

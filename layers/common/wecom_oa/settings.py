@@ -5,7 +5,7 @@ tests call `reset_settings()` after changing the environment.
 
 Secrets are not environment values in a deployment: `WECOM_SECRET_NAME` names a Secrets Manager
 secret (JSON with `corp_secret`, `token`, `encoding_aes_key`, `robot_keys`) that
-`wecom_oa.adapters.secrets` reads through powertools parameters. The plain `WECOM_SECRET`,
+`wecom_oa.wiring` reads through powertools parameters. The plain `WECOM_SECRET`,
 `WECOM_TOKEN` and `WECOM_ENCODING_AES_KEY` variables exist for local mode and tests, where they
 have sandbox defaults.
 """

@@ -14,7 +14,7 @@ OUTSIDER = "chenjing"  # in the demo directory, not an approver of the expense s
 def _click_xml(userid: str, task_id: str, key: str, response_code: str) -> str:
     """The template_card_event WeCom sends for a button click (as CallbackSimulator.click builds it)."""
     from wecom_oa.clock import get_clock
-    from wecom_oa.services.wiring import wecom_credentials
+    from wecom_oa.wiring import wecom_credentials
 
     creds = wecom_credentials()
     return (f"<xml><ToUserName><![CDATA[{creds.corp_id}]]></ToUserName>"
@@ -28,7 +28,7 @@ def _click_xml(userid: str, task_id: str, key: str, response_code: str) -> str:
 
 
 def test_given_a_non_approver_on_the_cards_recipients_when_they_click_approve_then_the_stage_stays_open(app) -> None:
-    from wecom_oa.adapters.dynamo import Keys, app_table
+    from wecom_oa.aws.dynamo import Keys, app_table
 
     # Given an expense whose single stage (lina) is waiting on its card
     a = submit(app, "expense", "zhangsan", {"amount": 800, "reason": "打车", "invoice_no": "INV-77"})

@@ -11,7 +11,7 @@ APPROVAL_EVENTS = Path(__file__).resolve().parents[2] / "events" / "approvals"
 
 def apply_native(name: str) -> str:
     """Submit a form in WeCom (as a user of the 审批 app would); returns its sp_no."""
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
 
     return wiring.wecom_client().oa_apply_event(json.loads((APPROVAL_EVENTS / name).read_text(encoding="utf-8")))
 

@@ -7,7 +7,7 @@ from tests.integration.approvals_native.helpers import apply_native
 
 def test_given_decided_sandbox_form_when_rendered_then_our_parser_reads_wecoms_fields(app) -> None:
     from local.sandbox.callbacks import approval_change_xml
-    from wecom_oa.adapters.wecom.parser import parse_event
+    from wecom_oa.wecom.parser import parse_event
 
     sp_no = apply_native("native_leave_zero_balance_applyevent.json")
     info = app.sandbox.decide_approval(sp_no, "lina", True, "同意 <ok> & 好")
@@ -27,7 +27,7 @@ def test_given_decided_sandbox_form_when_rendered_then_our_parser_reads_wecoms_f
 
 def test_given_fresh_form_when_rendered_then_it_is_a_submission(app) -> None:
     from local.sandbox.callbacks import approval_change_xml
-    from wecom_oa.adapters.wecom.parser import parse_event
+    from wecom_oa.wecom.parser import parse_event
 
     sp_no = apply_native("native_expense_reused_invoice_applyevent.json")
 
@@ -38,13 +38,13 @@ def test_given_fresh_form_when_rendered_then_it_is_a_submission(app) -> None:
 
 
 def _stage(index: int, mode: str, approvers: list[str], skipped: bool = False):
-    from wecom_oa.domain.rules import ResolvedStage
+    from wecom_oa.approvals.rules import ResolvedStage
 
     return ResolvedStage(index=index, name=f"s{index}", mode=mode, specs=[], approvers=approvers, skipped=skipped)
 
 
 def test_given_any_all_and_sequential_stages_then_one_node_per_stage_and_per_sequential_approver() -> None:
-    from wecom_oa.services.approvals import native_process
+    from wecom_oa.approvals.service import native_process
 
     route = [_stage(1, "any", ["a", "b"]), _stage(2, "all", ["c", "d"]), _stage(3, "sequential", ["e", "f"]),
              _stage(4, "any", ["g"], skipped=True), _stage(5, "any", [])]

@@ -19,8 +19,8 @@ LEAVE = {"leave_type": "annual", "start": "2026-03-05", "end": "2026-03-06", "da
 
 @pytest.fixture
 def groups_by_department(app):
-    from wecom_oa.domain.schedules import load_digest_config
-    from wecom_oa.services import digests
+    from wecom_oa.digests import service as digests
+    from wecom_oa.digests.schedules import load_digest_config
 
     digests.configure(config=load_digest_config(CONFIG))
     yield app
@@ -45,7 +45,8 @@ def _open_tasks(app, group: str) -> list[dict]:
 
 def test_given_approved_leave_with_handover_when_processed_twice_then_one_task_per_colleague(
         groups_by_department) -> None:
-    from wecom_oa.services import approvals, notifier
+    from wecom_oa.approvals import notifier
+    from wecom_oa.approvals import service as approvals
 
     app = groups_by_department
     approval, sp_no, result = _approved_leave(app)
@@ -80,8 +81,8 @@ def test_given_handover_tasks_when_the_leave_is_revoked_then_they_are_cancelled(
 
 def test_given_groups_without_departments_when_a_leave_is_approved_then_no_task_and_the_handover_is_sent(
         app) -> None:
-    from wecom_oa.domain.schedules import load_digest_config
-    from wecom_oa.services import digests
+    from wecom_oa.digests import service as digests
+    from wecom_oa.digests.schedules import load_digest_config
 
     digests.configure(config=load_digest_config(CONFIG).model_copy(update={"groups": []}))
     try:

@@ -84,7 +84,7 @@ def test_given_wecom_expense_when_rejected_in_wecom_then_rejected_and_rejected_e
 
 
 def test_given_wecom_leave_when_approved_then_form_round_trips_and_handover_is_sent(app) -> None:
-    from wecom_oa.services.approvals import native_form, native_templates
+    from wecom_oa.approvals.service import native_form, native_templates
 
     form = {"leave_type": "annual", "start": "2026-03-05", "end": "2026-03-06", "days": 2, "handover_to": ["lisi"]}
     a = _submit(app, "leave", "zhangsan", form)
@@ -136,7 +136,7 @@ def test_given_unknown_channel_then_400(app, channel) -> None:
 
 
 def test_given_hourly_comp_time_when_submitted_via_wecom_then_an_hour_range_of_8h_days_round_trips(app) -> None:
-    from wecom_oa.services.approvals import native_form, native_templates
+    from wecom_oa.approvals.service import native_form, native_templates
 
     # zhaomin has 2 days of 调休, an hourly leave type of 8 h a day in the sandbox company
     form = {"leave_type": "comp_time", "start": "2026-03-05", "end": "2026-03-05", "days": 1.5,
@@ -153,7 +153,7 @@ def test_given_hourly_comp_time_when_submitted_via_wecom_then_an_hour_range_of_8
 
 
 def test_given_a_two_node_wecom_expense_then_the_approval_records_whom_each_node_waits_on(app) -> None:
-    from wecom_oa.adapters.dynamo import Keys, app_table
+    from wecom_oa.aws.dynamo import Keys, app_table
 
     a = _submit(app, "expense", "zhangsan", {"amount": 2000, "reason": "设备"})
     sp_no = get(app, a["id"])["sp_no"]

@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "digests"
 ROBOT_KEY = "5a1d0c00-0000-4000-8000-00000000b0a1"  # the demo sandbox's project-group robot
 def use_test_config(robot_key: str = ROBOT_KEY) -> None:
-    from wecom_oa.domain.schedules import load_digest_config
-    from wecom_oa.services import digests
+    from wecom_oa.digests import service as digests
+    from wecom_oa.digests.schedules import load_digest_config
 
     digests.reset()
     digests.configure(config=load_digest_config(FIXTURES / "digests.yaml"),
@@ -31,7 +31,7 @@ def manual_clock_at(text: str):
     """Generator body of the digests/notices `clock` fixtures: a ManualClock at `text` (Shanghai)
     installed before the stack and the sandbox are built (they read it then), with the test config."""
     from wecom_oa.clock import ManualClock, set_clock
-    from wecom_oa.services import digests
+    from wecom_oa.digests import service as digests
 
     manual = ManualClock(shanghai(text))
     set_clock(manual)

@@ -30,7 +30,7 @@ class StoppedClock(ManualClock):
 def clock() -> Iterator[StoppedClock]:
     """Replaces the package's autouse ManualClock (same start: Friday 2025-10-10 17:59 Shanghai)."""
     from wecom_oa.clock import set_clock
-    from wecom_oa.services import digests
+    from wecom_oa.digests import service as digests
 
     stopped = StoppedClock(shanghai("2025-10-10 17:59"))
     set_clock(stopped)
@@ -41,8 +41,8 @@ def clock() -> Iterator[StoppedClock]:
 
 @pytest.fixture
 def shipped_groups(local_app: Any) -> Any:
-    from wecom_oa.domain.schedules import load_digest_config
-    from wecom_oa.services import digests
+    from wecom_oa.digests import service as digests
+    from wecom_oa.digests.schedules import load_digest_config
 
     digests.reset()
     digests.configure(config=load_digest_config(), robot_keys={"project-group": ROBOT_KEY})
@@ -83,7 +83,7 @@ def test_given_an_expense_pending_with_lina_when_daily_summary_fires_then_the_ap
 
 
 def test_given_a_stage_opened_then_the_approval_records_who_it_waits_on(shipped_groups) -> None:
-    from wecom_oa.adapters.dynamo import Keys, app_table
+    from wecom_oa.aws.dynamo import Keys, app_table
 
     app = shipped_groups
     pending = submit(app, "expense", "zhangsan", {"amount": 800, "reason": "打车"})
@@ -118,7 +118,7 @@ def test_given_the_expense_was_approved_when_the_next_days_summary_fires_then_it
 
 def test_given_an_applicant_in_no_groups_departments_then_no_summary_lists_the_approval(
         shipped_groups, clock) -> None:
-    from wecom_oa.adapters.dynamo import Keys, app_table
+    from wecom_oa.aws.dynamo import Keys, app_table
 
     app = shipped_groups
     outsider = submit(app, "expense", "liuyang", {"amount": 200, "reason": "文具"})  # 总经办: in no group

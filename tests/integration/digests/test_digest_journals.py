@@ -21,7 +21,7 @@ def _reminded(app) -> list[str]:
 
 def _everyone_else_reported(app, clock) -> None:
     """Everyone but the subjects posted a report for 10-14; zhangsan's last POSTed one is 10-09."""
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
 
     start_report_tracking(app, clock)
     clock.set(shanghai("2025-10-14 20:00"))
@@ -53,8 +53,8 @@ def test_given_a_daily_report_journal_on_one_of_the_workdays_when_the_reminder_r
 
     assert result["status"] == "done"
     assert _reminded(local_app) == ["zhangsan"]
-    from wecom_oa.adapters.dynamo import app_table
-    from wecom_oa.adapters.dynamo_digests import ReportStore
+    from wecom_oa.aws.dynamo import app_table
+    from wecom_oa.digests.store import ReportStore
 
     store = ReportStore(app_table())
     assert store.dates_on_or_before("lisi", date(2025, 10, 14), limit=1) == [date(2025, 10, 13)]
@@ -75,8 +75,8 @@ def test_given_no_report_of_any_kind_for_three_workdays_when_the_reminder_runs_t
 
 
 def test_given_the_same_journal_imported_twice_when_stored_then_one_report_per_user_and_day(local_app, clock):
-    from wecom_oa.adapters.dynamo import app_table
-    from wecom_oa.services import digests
+    from wecom_oa.aws.dynamo import app_table
+    from wecom_oa.digests import service as digests
 
     local_app.sandbox.submit_journal("lisi", "日报", shanghai("2025-10-13 09:00"))
     local_app.sandbox.submit_journal("lisi", "日报", shanghai("2025-10-13 21:00"))  # a second one that day

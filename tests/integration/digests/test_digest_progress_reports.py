@@ -47,7 +47,7 @@ def test_given_an_actual_for_an_unknown_order_when_posted_then_400_names_the_fie
 
 
 def test_given_missing_daily_reports_when_the_reminder_runs_then_streaks_count_only_workdays(local_app, clock):
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
 
     start_report_tracking(local_app, clock)
     clock.set(shanghai("2025-10-14 20:00"))
@@ -71,7 +71,7 @@ def test_given_missing_daily_reports_when_the_reminder_runs_then_streaks_count_o
 
 
 def test_given_a_sunday_report_after_workday_reports_when_the_reminder_runs_then_no_reminder(local_app, clock):
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
 
     clock.set(shanghai("2025-10-20 20:00"))
     everyone = wiring.directory().department_members(1)

@@ -12,7 +12,7 @@ from tests.integration.digests.support import FIXTURES, ROBOT_KEY, shanghai, use
 
 @pytest.fixture
 def open_items(local_app) -> list[dict]:
-    from wecom_oa.adapters.dynamo import app_table
+    from wecom_oa.aws.dynamo import app_table
 
     items = json.loads((FIXTURES / "open_items.json").read_text(encoding="utf-8"))
     for item in items:
@@ -70,8 +70,8 @@ def test_given_the_business_calendar_when_daily_summary_fires_then_it_sends_only
 
 def test_given_a_robot_key_wecom_rejects_when_the_summary_fires_then_it_fails_loudly_and_a_retry_sends_only_the_missing(
         local_app, open_items, clock, capsys, caplog):
-    from wecom_oa.adapters.dynamo import app_table
-    from wecom_oa.adapters.dynamo_digests import RunStore
+    from wecom_oa.aws.dynamo import app_table
+    from wecom_oa.digests.store import RunStore
 
     clock.set(shanghai("2025-10-10 18:00"))
     use_test_config(robot_key="0000dead-0000-4000-8000-000000000000")

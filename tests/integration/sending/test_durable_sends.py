@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from wecom_oa.adapters.dynamo import Keys, app_table
-from wecom_oa.adapters.wecom.errors import AllRecipientsInvalid, WeComFrequencyLimited
-from wecom_oa.adapters.wecom.ratelimit import MemorySendLedger
-from wecom_oa.asl import asl_task
+from wecom_oa import wiring
+from wecom_oa.aws.asl import asl_task
+from wecom_oa.aws.dynamo import Keys, app_table
 from wecom_oa.errors import Conflict, NotFound, OAError
-from wecom_oa.services import wiring
-from wecom_oa.services.sending import RETRY_ATTEMPTS, RETRY_BACKOFF, PacedSender, about
+from wecom_oa.messaging.sending import RETRY_ATTEMPTS, RETRY_BACKOFF, PacedSender, about
+from wecom_oa.wecom.errors import AllRecipientsInvalid, WeComFrequencyLimited
+from wecom_oa.wecom.ratelimit import MemorySendLedger
 
 USER = "zhangsan"
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from wecom_oa.adapters.dynamo import Keys, app_table
-from wecom_oa.adapters.wecom.client import SendResult, base_task_id
-from wecom_oa.adapters.wecom.errors import TaskIdDuplicate
-from wecom_oa.adapters.wecom.ratelimit import MemorySendLedger
+from wecom_oa.aws.dynamo import Keys, app_table
 from wecom_oa.clock import ManualClock
-from wecom_oa.services.sending import MAX_DELAY_SECONDS, PacedSender
+from wecom_oa.messaging.sending import MAX_DELAY_SECONDS, PacedSender
+from wecom_oa.wecom.client import SendResult, base_task_id
+from wecom_oa.wecom.errors import TaskIdDuplicate
+from wecom_oa.wecom.ratelimit import MemorySendLedger
 
 HOUR = datetime(2026, 1, 23, 9, 0, tzinfo=UTC)
 

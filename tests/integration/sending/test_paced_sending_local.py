@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from wecom_oa.adapters.dynamo import Keys, app_table
-from wecom_oa.services import wiring
+from wecom_oa import wiring
+from wecom_oa.aws.dynamo import Keys, app_table
 
 USER = "zhangsan"
 

@@ -8,9 +8,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from wecom_oa.adapters.dynamo import DynamoTable
-from wecom_oa.adapters.dynamo_tickets import TicketRepository
-from wecom_oa.domain.tickets import NewTicket, TicketCatalog, load_catalog, open_ticket
+from wecom_oa.aws.dynamo import DynamoTable
+from wecom_oa.tickets.domain import NewTicket, TicketCatalog, load_catalog, open_ticket
+from wecom_oa.tickets.store import TicketRepository
 
 T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
 TABLE = "wecom-oa-test"

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from wecom_oa.adapters.dynamo import Keys
-from wecom_oa.domain.tickets import Status, apply_action
+from wecom_oa.aws.dynamo import Keys
 from wecom_oa.errors import AlreadyExists, IllegalTransition, InvalidInput, NotFound, StaleVersion
+from wecom_oa.tickets.domain import Status, apply_action
 
 T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # when the `created` fixture opens tickets
 H = timedelta(hours=1)

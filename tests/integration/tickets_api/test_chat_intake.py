@@ -13,7 +13,7 @@ from wecom_oa.clock import VirtualClock, set_clock
 def _text_xml(sender: str, content: str, msg_id: str) -> str:
     from local.sandbox.callbacks import text_message_xml
     from wecom_oa.clock import get_clock
-    from wecom_oa.services.wiring import wecom_credentials
+    from wecom_oa.wiring import wecom_credentials
 
     creds = wecom_credentials()
     return text_message_xml(sender, content, msg_id=msg_id, corp_id=creds.corp_id, agent_id=creds.agent_id,
@@ -85,8 +85,8 @@ def test_given_the_same_message_delivered_twice_then_one_ticket_and_one_reply(ap
     # When WeCom retries the callback, and the queue redelivers the message to the worker
     _deliver(app, xml)
     _deliver(app, xml)
-    from wecom_oa.adapters.dynamo import Keys, app_table
-    from wecom_oa.services.events import process_message
+    from wecom_oa.aws.dynamo import Keys, app_table
+    from wecom_oa.worker import process_message
 
     stored = app_table().get(Keys.callback_event(f"msg:{app.stack.env['WECOM_AGENT_ID']}:7380000000000100005"))
     assert stored is not None, "the callback stores the event under its idempotency key"

@@ -30,7 +30,7 @@ def _ok(app, method: str, path: str, body=None, query: str = "", status: int = 2
 
 def _footprint(app) -> tuple[int, int, int]:
     """Everything a request could leave behind: stored items, sent messages, timer executions."""
-    from wecom_oa.adapters.dynamo import app_table
+    from wecom_oa.aws.dynamo import app_table
 
     ddb = app.stack.client("dynamodb")
     items = ddb.scan(TableName=app_table().name, Select="COUNT")["Count"]

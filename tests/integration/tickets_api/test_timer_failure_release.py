@@ -13,8 +13,8 @@ from wecom_oa.clock import ManualClock, VirtualClock, set_clock
 
 def test_given_a_send_failure_midway_when_the_check_is_retried_then_each_action_is_notified_once(
         local_app, monkeypatch: pytest.MonkeyPatch) -> None:
-    from wecom_oa.adapters.dynamo import Keys, app_table
-    from wecom_oa.services import tickets
+    from wecom_oa.aws.dynamo import Keys, app_table
+    from wecom_oa.tickets import service as tickets
 
     start = datetime.fromisoformat("2026-11-23T09:00:00+08:00")
     set_clock(VirtualClock(start, scale=1.0))  # the armed timer sleeps in real time: it stays out of the way
@@ -50,7 +50,7 @@ def _park_timer(ticket_id: str, generation: int) -> None:
 
     Without this, a slow machine may run the execution's first check after the clock jumps, and
     that check (with the real sender) would take every due action before the test's own check."""
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
     from wecom_oa.settings import get_settings
 
     sfn = wiring.aws("stepfunctions")

@@ -52,7 +52,7 @@ def _reconcile(app) -> dict[str, int]:
 
 
 def test_given_an_open_ticket_whose_current_timer_never_started_when_reconciled_then_it_is_rearmed(app) -> None:
-    from wecom_oa.adapters.dynamo import Keys, app_table
+    from wecom_oa.aws.dynamo import Keys, app_table
 
     # Given generation 2 recorded but never started (a crash between the bump and StartExecution)
     ticket = _repair(app, "冷却塔异响")
@@ -69,7 +69,7 @@ def test_given_an_open_ticket_whose_current_timer_never_started_when_reconciled_
 def test_given_describe_execution_fails_when_reconciled_then_the_ticket_is_left_alone_and_the_error_counted(
     app, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, code: str,
 ) -> None:
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
 
     ticket = _repair(app, "空压机漏气")
     before = _executions(app, ticket["id"])
@@ -86,7 +86,7 @@ def test_given_describe_execution_fails_when_reconciled_then_the_ticket_is_left_
 def test_given_stop_execution_is_denied_when_the_ticket_is_accepted_then_the_next_timer_starts_and_it_is_logged(
     app, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from wecom_oa.services import wiring
+    from wecom_oa import wiring
 
     ticket = _repair(app, "叉车无法启动")
     monkeypatch.setattr(wiring.aws("stepfunctions"), "stop_execution",
@@ -104,7 +104,7 @@ def test_given_stop_execution_is_denied_when_the_ticket_is_accepted_then_the_nex
 def test_given_the_previous_timer_does_not_exist_when_the_ticket_is_accepted_then_nothing_is_reported(
     app, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from wecom_oa.adapters.dynamo import Keys, app_table
+    from wecom_oa.aws.dynamo import Keys, app_table
 
     ticket = _repair(app, "激光切割机报警")
     app_table().update(Keys.ticket(ticket["id"]), add_fields={"timer_generation": 1})  # g2 never started

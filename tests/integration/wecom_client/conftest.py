@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from wecom_oa.adapters.dynamo import DynamoTable
+from wecom_oa.aws.dynamo import DynamoTable
 
 TABLE = "wecom-oa-test"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from wecom_oa.adapters.wecom.ratelimit import DynamoSendLedger, ledger_key
+from wecom_oa.wecom.ratelimit import DynamoSendLedger, ledger_key
 
 APP = "ww-corp#1000002"
 T0 = datetime(2026, 1, 23, 9, 15, 20, tzinfo=UTC)

@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.fixtures.wecom_api.router import AGENT_ID, API_BASE, CORP_ID, SECRET, WeComFixtureRouter
-from wecom_oa.adapters.dynamo import Keys
-from wecom_oa.adapters.wecom.client import WeComClient
-from wecom_oa.adapters.wecom.token_cache import DynamoTokenStore, TokenCache
+from wecom_oa.aws.dynamo import Keys
 from wecom_oa.clock import SystemClock
+from wecom_oa.wecom.client import WeComClient
+from wecom_oa.wecom.token_cache import DynamoTokenStore, TokenCache
 
 CORP, AGENT = CORP_ID, str(AGENT_ID)
 WORKERS, MESSAGES = 8, 1000

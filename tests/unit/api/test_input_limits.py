@@ -10,11 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from wecom_oa.adapters.dynamo import to_dynamo
-from wecom_oa.errors import InputLimitExceeded, InvalidInput, PayloadTooLarge
-from wecom_oa.http import error_response
-from wecom_oa.services import api
-from wecom_oa.services.api import (
+from wecom_oa import api
+from wecom_oa.api import (
     MAX_ARRAY_ITEMS,
     MAX_BODY_BYTES,
     MAX_DEPTH,
@@ -25,6 +22,9 @@ from wecom_oa.services.api import (
     MAX_STRING_CHARS,
     ApiRequest,
 )
+from wecom_oa.aws.dynamo import to_dynamo
+from wecom_oa.errors import InputLimitExceeded, InvalidInput, PayloadTooLarge
+from wecom_oa.http import error_response
 
 
 def _refused(text: str) -> InvalidInput | PayloadTooLarge:
@@ -148,3 +148,9 @@ def test_given_the_limits_then_they_are_listed_in_one_place() -> None:
             "form_max_bytes", "form_max_depth", "form_max_list_items", "form_max_extra_keys",
             "form_max_extra_key_chars", "form_max_extra_value_bytes"} <= set(api.LIMITS)
     assert all(isinstance(v, int) and v > 0 for v in api.LIMITS.values())
+
+
+@pytest.mark.parametrize("number", [10 ** 40, float("inf"), 1e200])
+def test_given_a_number_dynamodb_cannot_hold_then_the_write_is_refused_as_bad_input(number) -> None:
+    with pytest.raises(InvalidInput, match="a number cannot be stored"):
+        to_dynamo({"qty": number})

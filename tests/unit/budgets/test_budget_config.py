@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wecom_oa.domain.budgets import BudgetConfig, load_budget_config
-from wecom_oa.domain.directory import StaticDirectory
+from wecom_oa.budgets.domain import BudgetConfig, load_budget_config
+from wecom_oa.directory import StaticDirectory
 from wecom_oa.errors import ConfigurationError, InvalidInput
 from wecom_oa.settings import PACKAGE_DIR
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wecom_oa.adapters.dynamo_budgets import status_of
-from wecom_oa.domain.budgets import BudgetConfig, period_key, remaining
+from wecom_oa.budgets.domain import BudgetConfig, period_key, remaining
+from wecom_oa.budgets.store import status_of
 
 CST = timezone(timedelta(hours=8))
 

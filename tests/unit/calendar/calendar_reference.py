@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from chinese_calendar.constants import holidays as CC_HOLIDAYS
 from chinese_calendar.constants import workdays as CC_WORKDAYS
 
-from wecom_oa.domain.calendar import CalendarConfig
+from wecom_oa.worktime.calendar import CalendarConfig
 
 MINUTE = timedelta(minutes=1)
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from wecom_oa.domain.calendar import BusinessCalendar, CalendarConfig, load_calendars
 from wecom_oa.errors import ConfigurationError, InvalidInput
+from wecom_oa.worktime.calendar import BusinessCalendar, CalendarConfig, load_calendars
 
 SH = ZoneInfo("Asia/Shanghai")
 HOUR = timedelta(hours=1)

@@ -14,7 +14,7 @@ from calendar_reference import MinuteWalker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wecom_oa.domain.calendar import BusinessCalendar, CalendarConfig, load_calendars
+from wecom_oa.worktime.calendar import BusinessCalendar, CalendarConfig, load_calendars
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from wecom_oa.domain.calendar import BusinessCalendar, CalendarConfig, load_calendars, load_sla_texts
 from wecom_oa.errors import ConfigurationError
+from wecom_oa.worktime.calendar import BusinessCalendar, CalendarConfig, load_calendars, load_sla_texts
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from wecom_oa.domain.quiet import QuietHours
+from wecom_oa.worktime.quiet import QuietHours
 
 
 class Weekdays:

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wecom_oa.domain.directory import StaticDirectory
-from wecom_oa.domain.schedules import (
+from wecom_oa.digests.schedules import (
     DEFAULT_CONFIG_PATH,
     MAX_DEPARTMENT_DEPTH,
     ProjectGroup,
     group_of,
     load_digest_config,
 )
+from wecom_oa.directory import StaticDirectory
 from wecom_oa.errors import ConfigurationError
 
 DEMO_DIRECTORY = Path(__file__).resolve().parents[3] / "local" / "sandbox" / "demo_directory.yaml"

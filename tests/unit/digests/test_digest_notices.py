@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from wecom_oa.domain.digests import Templates, byte_len, split_markdown
-from wecom_oa.domain.directory import Department, StaticDirectory, User
-from wecom_oa.domain.notices import (
+from wecom_oa.digests.domain import Templates, byte_len, split_markdown
+from wecom_oa.directory import Department, StaticDirectory, User
+from wecom_oa.errors import Forbidden, InvalidInput
+from wecom_oa.notices.domain import (
     FollowupState,
     Notice,
     ack_stats,
@@ -22,7 +23,6 @@ from wecom_oa.domain.notices import (
     render_leader_note,
     render_nudge,
 )
-from wecom_oa.errors import Forbidden, InvalidInput
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from wecom_oa.domain.digests import Templates
-from wecom_oa.domain.progress import (
+from wecom_oa.digests.domain import Templates
+from wecom_oa.digests.progress import (
     ActualReport,
     AlarmState,
     ProductionPlan,
@@ -145,3 +145,14 @@ def test_given_alarm_and_recovery_when_rendered_then_chinese_with_shortfall_and_
     assert render_assessment(assess(PLAN, 600, at(14), None, POLICY), templates, SH) is None
     lines = render_progress_lines([alarm.snapshot, recovered.snapshot], templates, SH, group_name="一车间", now=at(14))
     assert "一车间" in lines[0] and "落后 15.0%" in lines[1]
+
+
+@pytest.mark.parametrize("qty", ["9" * 127, "1e400", "inf", 1e13, float("nan")])
+def test_given_a_quantity_no_factory_makes_then_the_plan_is_refused_naming_total_qty(qty) -> None:
+    from pydantic import ValidationError
+
+    from wecom_oa.digests.progress import ProductionPlan
+
+    with pytest.raises(ValidationError, match="total_qty"):
+        ProductionPlan(order_id="O-1", total_qty=qty, start="2026-11-23T08:00:00+08:00",
+                       end="2026-11-23T18:00:00+08:00")

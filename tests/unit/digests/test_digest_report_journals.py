@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wecom_oa.domain.reports import ReportPolicy, find_missing, journal_window_start
+from wecom_oa.digests.reports import ReportPolicy, find_missing, journal_window_start
 
 from .conftest import FakeCalendar
 

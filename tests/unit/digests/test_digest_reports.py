@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from wecom_oa.domain.digests import Templates
-from wecom_oa.domain.directory import StaticDirectory
-from wecom_oa.domain.reports import (
+from wecom_oa.digests.domain import Templates
+from wecom_oa.digests.reports import (
     DailyReport,
     ReportPolicy,
     dates_by_user,
@@ -15,6 +14,7 @@ from wecom_oa.domain.reports import (
     render_reminder,
     with_leaders,
 )
+from wecom_oa.directory import StaticDirectory
 
 from .conftest import FakeCalendar
 

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wecom_oa.domain.schedules import (
+from wecom_oa.digests.schedules import (
     CronExpression,
     InvalidSchedule,
     ScheduleSpec,

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 import yaml
 
-from wecom_oa.domain.digests import (
+from wecom_oa.digests.domain import (
     APP_MARKDOWN_LIMIT,
     ROBOT_MARKDOWN_LIMIT,
     DailySummary,

@@ -1,4 +1,4 @@
-"""wecom_oa.asl: transient errors leave a state-machine task under the names ASL Retry lists (matched by
+"""wecom_oa.aws.asl: transient errors leave a state-machine task under the names ASL Retry lists (matched by
 class name, exactly); every other error keeps its own name and goes to Catch."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from local.motoshim import LocalLambdaContext
-from wecom_oa import asl
-from wecom_oa.adapters.wecom import errors as we
+from wecom_oa.aws import asl
 from wecom_oa.errors import (
     AlreadyExists,
     Conflict,
@@ -18,6 +17,7 @@ from wecom_oa.errors import (
     UpstreamError,
     UpstreamThrottled,
 )
+from wecom_oa.wecom import errors as we
 
 API = "message/send"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wecom_oa.domain.directory import StaticDirectory
-from wecom_oa.domain.prechecks import ApprovalTemplates, builtin_prechecks
-from wecom_oa.domain.rules import ApprovalRequest, EvaluationContext, RuleSet
+from wecom_oa.approvals.prechecks import ApprovalTemplates, builtin_prechecks
+from wecom_oa.approvals.rules import ApprovalRequest, EvaluationContext, RuleSet
+from wecom_oa.directory import StaticDirectory
 from wecom_oa.settings import PACKAGE_DIR
 
 REPO = Path(__file__).resolve().parents[3]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from wecom_oa.domain import rules
+from wecom_oa.approvals import rules
 from wecom_oa.errors import InputLimitExceeded
 
 EXPENSE = {"amount": 800, "reason": "打车", "invoice_no": "INV-1"}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wecom_oa.domain.rules import CellSyntaxError, InputSpec, parse_cell, parse_duration
+from wecom_oa.approvals.rules import CellSyntaxError, InputSpec, parse_cell, parse_duration
 
 MONEY = InputSpec(type="money")
 DATE = InputSpec(type="date")

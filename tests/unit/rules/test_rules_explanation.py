@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from wecom_oa.domain.prechecks import InMemorySeenInvoices, InvoiceUse, StaticBudgets
-from wecom_oa.domain.rules import evaluate
+from wecom_oa.approvals.prechecks import InMemorySeenInvoices, InvoiceUse, StaticBudgets
+from wecom_oa.approvals.rules import evaluate
 
 
 def test_given_a_matched_row_when_explaining_then_every_cell_value_and_condition_is_named(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from wecom_oa.domain.rules import AmbiguousMatch, NoRuleMatched, evaluate
+from wecom_oa.approvals.rules import AmbiguousMatch, NoRuleMatched, evaluate
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from wecom_oa.domain.rules_lint import lint_file
+from wecom_oa.approvals.rules_lint import lint_file
 
 
 def codes(findings):
@@ -36,7 +36,7 @@ def test_given_a_gap_when_linted_then_each_uncovered_range_is_reported(tables_di
 
 
 def test_given_a_gap_when_the_table_has_a_default_then_no_gap_is_reported(table, tables_dir):
-    from wecom_oa.domain.rules_lint import lint_ruleset
+    from wecom_oa.approvals.rules_lint import lint_ruleset
 
     ruleset = table("gap", default={"outcome": "auto_reject"})
     assert [f for f in lint_ruleset(ruleset, file="gap.yaml") if f.code == "gap"] == []
@@ -48,7 +48,7 @@ def test_given_a_shadowed_row_under_first_when_linted_then_it_is_unreachable(tab
 
 
 def test_given_the_same_table_under_collect_when_linted_then_the_row_is_reachable(table):
-    from wecom_oa.domain.rules_lint import lint_ruleset
+    from wecom_oa.approvals.rules_lint import lint_ruleset
 
     assert lint_ruleset(table("unreachable", hit_policy="collect"), file="x.yaml") == []
 
@@ -81,7 +81,7 @@ def test_given_roles_nobody_holds_when_linted_with_a_directory_then_unresolvable
 
 
 def test_given_priority_rows_when_linted_then_ties_warn_and_missing_priorities_fail(table):
-    from wecom_oa.domain.rules_lint import lint_ruleset
+    from wecom_oa.approvals.rules_lint import lint_ruleset
 
     ruleset = table("overlap", hit_policy="priority")
     findings = lint_ruleset(ruleset, file="overlap.yaml")
@@ -111,7 +111,7 @@ def test_given_invalid_yaml_when_linted_then_the_line_is_named(tmp_path):
 
 
 def test_given_an_unknown_suggestion_template_and_precheck_when_linted_then_both_are_named(table):
-    from wecom_oa.domain.rules_lint import lint_ruleset
+    from wecom_oa.approvals.rules_lint import lint_ruleset
 
     ruleset = table("overlap", hit_policy="first", prechecks=[{"check": "credit_score"}])
     rows = [r.model_dump() for r in ruleset.rows]

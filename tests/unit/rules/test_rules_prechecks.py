@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from wecom_oa.domain.prechecks import (
+from wecom_oa.approvals.prechecks import (
     ApprovalTemplates,
     CheckSubject,
     InMemorySeenInvoices,
@@ -13,7 +13,7 @@ from wecom_oa.domain.prechecks import (
     PreCheckConfig,
     StaticLeaveBalances,
 )
-from wecom_oa.domain.rules import evaluate
+from wecom_oa.approvals.rules import evaluate
 from wecom_oa.errors import ConfigurationError
 
 SEEN = [InvoiceUse(invoice_no="FP-88", request_id="AP-0001", applicant="lisi")]
@@ -34,7 +34,7 @@ def test_given_a_duplicate_invoice_when_configured_flag_or_reject_then_the_outco
 def test_given_the_same_request_resubmitted_when_checking_invoices_then_it_is_not_a_duplicate(
     shipped, make_context
 ):
-    from wecom_oa.domain.rules import ApprovalRequest
+    from wecom_oa.approvals.rules import ApprovalRequest
 
     request = ApprovalRequest(type="expense", applicant="lisi", request_id="AP-0001",
                               form={"amount": 100, "reason": "x", "invoice_no": "FP-88"})

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from wecom_oa.domain.rules_lint import RuleRegistry, load_ruleset
+from wecom_oa.approvals.rules_lint import RuleRegistry, load_ruleset
 from wecom_oa.errors import ConfigurationError, NotFound
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from wecom_oa.domain.rules import Stage, UnresolvedApprover, resolve_stage
+from wecom_oa.approvals.rules import Stage, UnresolvedApprover, resolve_stage
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from wecom_oa.domain.rules_lint import RuleRegistry, Sample, load_samples, run_sample
+from wecom_oa.approvals.rules_lint import RuleRegistry, Sample, load_samples, run_sample
 from wecom_oa.settings import PACKAGE_DIR
 
 SAMPLES = load_samples(PACKAGE_DIR / "config" / "approval_rules" / "samples.yaml")

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from wecom_oa.domain.prechecks import InMemorySeenInvoices, InvoiceUse, StaticBudgets, StaticLeaveBalances
-from wecom_oa.domain.rules import evaluate
+from wecom_oa.approvals.prechecks import InMemorySeenInvoices, InvoiceUse, StaticBudgets, StaticLeaveBalances
+from wecom_oa.approvals.rules import evaluate
 from wecom_oa.errors import InvalidInput
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wecom_oa.domain.prechecks import VALUE_WORDS, ApprovalTemplates, display
+from wecom_oa.approvals.prechecks import VALUE_WORDS, ApprovalTemplates, display
 from wecom_oa.errors import ConfigurationError
 
 WORDS = {"bool_true": "Y", "bool_false": "N", "empty_list": "-", "missing": "?", "list_separator": "+"}

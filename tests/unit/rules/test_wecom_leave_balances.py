@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from wecom_oa.adapters.wecom.client import VacationConfig, VacationQuota
-from wecom_oa.adapters.wecom.errors import WeComConfigError
-from wecom_oa.domain.prechecks import default_templates
-from wecom_oa.services.approvals import WeComLeaveBalances
+from wecom_oa.approvals.prechecks import default_templates
+from wecom_oa.approvals.service import WeComLeaveBalances
+from wecom_oa.wecom.client import VacationConfig, VacationQuota
+from wecom_oa.wecom.errors import WeComConfigError
 
 
 class _Corp:

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from local.sandbox.directory import DEMO_DIRECTORY, company_from_mapping, load_sandbox_directory
-from wecom_oa.domain.directory import department_head, leader
+from wecom_oa.directory import department_head, leader
 from wecom_oa.errors import ConfigurationError
 
 

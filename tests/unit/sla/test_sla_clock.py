@@ -10,9 +10,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from wecom_oa.domain.calendar import load_calendars
-from wecom_oa.domain.sla import SlaState, evaluate, load_sla_policies
 from wecom_oa.errors import ConfigurationError, IllegalTransition, InvalidInput
+from wecom_oa.worktime.calendar import load_calendars
+from wecom_oa.worktime.sla import SlaState, evaluate, load_sla_policies
 
 SH = ZoneInfo("Asia/Shanghai")
 HOUR = timedelta(hours=1)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from wecom_oa.domain.calendar import load_calendars
-from wecom_oa.domain.sla import SlaPolicySet, load_sla_policies, parse_duration
 from wecom_oa.errors import ConfigurationError
+from wecom_oa.worktime.calendar import load_calendars
+from wecom_oa.worktime.sla import SlaPolicySet, load_sla_policies, parse_duration
 
 MINIMAL_CLOCK = "target: 1h"
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from wecom_oa.models.tasks_api import CreateTaskRequest, DoneRequest, TaskListQuery
+from wecom_oa.tasks.models import CreateTaskRequest, DoneRequest, TaskListQuery
 
 GROUPS = {"groups": ["proj-a", "proj-b"]}
 VALID = {"title": "提交结项报告", "owner": "zhangsan", "group": "proj-a", "due_at": "2026-03-05T18:00:00+08:00"}
@@ -67,7 +67,7 @@ def test_given_done_bodies_when_validated_then_by_is_optional_and_extra_keys_rej
 @settings(max_examples=50, deadline=None)
 @given(a=st.text(min_size=1, max_size=80), b=st.text(min_size=1, max_size=80))
 def test_given_external_ids_when_mapped_to_task_ids_then_equal_ids_exactly_for_equal_external_ids(a, b) -> None:
-    from wecom_oa.services.tasks import task_id_for
+    from wecom_oa.tasks.service import task_id_for
 
     assert task_id_for(a) == task_id_for(a)
     assert (task_id_for(a) == task_id_for(b)) is (a == b)
@@ -82,7 +82,7 @@ def test_given_external_ids_when_mapped_to_task_ids_then_equal_ids_exactly_for_e
     ("next week", None),
 ])
 def test_given_a_leave_start_when_the_handover_due_is_derived_then_it_is_0900_local(start, expected) -> None:
-    from wecom_oa.services.tasks import handover_due
+    from wecom_oa.tasks.service import handover_due
 
     due = handover_due(start, ZoneInfo("Asia/Shanghai"))
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from wecom_oa.domain.tickets import NewTicket, Outcome, TicketCatalog, load_catalog, open_ticket
+from wecom_oa.tickets.domain import NewTicket, Outcome, TicketCatalog, load_catalog, open_ticket
 
 T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 Asia/Shanghai
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from wecom_oa.domain.tickets import Status, Target, apply_action, open_ticket
 from wecom_oa.errors import IllegalTransition, InvalidInput
 from wecom_oa.http import error_response
-from wecom_oa.models.tickets_api import (
+from wecom_oa.tickets.domain import Status, Target, apply_action, open_ticket
+from wecom_oa.tickets.models import (
     ActionRequest,
     CreateTicketRequest,
     TicketListQuery,

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wecom_oa.domain.tickets import (
+from wecom_oa.errors import ConfigurationError, InvalidInput
+from wecom_oa.tickets.domain import (
     DEFAULT_CATALOG_PATH,
     MAX_FIELDS_PER_TEMPLATE,
     Status,
     TicketCatalog,
     load_catalog,
 )
-from wecom_oa.errors import ConfigurationError, InvalidInput
 
 
 def _shipped() -> dict:

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from tests.unit.tickets.conftest import T0
-from wecom_oa.domain.tickets import (
+from wecom_oa.errors import ConfigurationError, InvalidInput
+from wecom_oa.tickets.domain import (
     DEFAULT_CATALOG_PATH,
     NewTicket,
     Source,
@@ -16,7 +17,6 @@ from wecom_oa.domain.tickets import (
     load_catalog,
     open_ticket,
 )
-from wecom_oa.errors import ConfigurationError, InvalidInput
 
 
 def _with(tmp_path: Path, change) -> Path:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wecom_oa.domain.tickets import Status, apply_action, dwell_times
 from wecom_oa.errors import Forbidden
+from wecom_oa.tickets.domain import Status, apply_action, dwell_times
 
 T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
 H = timedelta(hours=1)

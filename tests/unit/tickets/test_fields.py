@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wecom_oa.domain.tickets import Status, field_problems, validate_fields
 from wecom_oa.errors import InvalidInput
+from wecom_oa.tickets.domain import Status, field_problems, validate_fields
 
 BASE = {"device_name": "包装机", "location": "一号厂房"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from wecom_oa.domain.tickets import new_ticket_id
-from wecom_oa.services.tasks import new_task_id
+from wecom_oa.tasks.service import new_task_id
+from wecom_oa.tickets.domain import new_ticket_id
 
 
 def test_given_07_30_in_shanghai_when_an_id_is_made_then_it_carries_that_shanghai_date() -> None:

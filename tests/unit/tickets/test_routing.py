@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wecom_oa.domain.tickets import Priority, route
+from wecom_oa.tickets.domain import Priority, route
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from wecom_oa.domain.tickets import Action, Notify, SlaChange, Status, Target, Ticket, apply_action
 from wecom_oa.errors import IllegalTransition, InvalidInput
+from wecom_oa.tickets.domain import Action, Notify, SlaChange, Status, Target, Ticket, apply_action
 
 N, IP, WC, R, C = "new", "in_progress", "waiting_customer", "resolved", "closed"
 # The specification, written out independently of the implementation's table.

@@ -7,7 +7,8 @@ import codecs
 
 import pytest
 
-from wecom_oa.adapters.wecom.crypto import (
+from wecom_oa.errors import ConfigurationError, Forbidden
+from wecom_oa.wecom.crypto import (
     StaleTimestampError,
     UnsafeXmlError,
     WeComCrypto,
@@ -15,8 +16,7 @@ from wecom_oa.adapters.wecom.crypto import (
     safe_fromstring,
     screen_xml,
 )
-from wecom_oa.adapters.wecom.parser import MalformedEvent, parse_event
-from wecom_oa.errors import ConfigurationError, Forbidden
+from wecom_oa.wecom.parser import MalformedEvent, parse_event
 
 DOC = "<xml><Encrypt><![CDATA[abc]]></Encrypt></xml>"
 
@@ -80,7 +80,7 @@ def test_given_declaration_text_inside_cdata_or_comment_when_screened_then_only_
 
 
 def test_given_a_screen_pass_with_doctype_text_in_cdata_then_defusedxml_parses_it(monkeypatch) -> None:
-    from wecom_oa.adapters.wecom import crypto
+    from wecom_oa.wecom import crypto
 
     calls: list[str] = []
     real = crypto._safe_fromstring

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from wechatpy.work.crypto import WeChatCrypto
 
 from wecom_oa import errors
-from wecom_oa.adapters.wecom.crypto import (
+from wecom_oa.wecom.crypto import (
     ComputeSignatureError,
     DecodeBase64Error,
     DecryptAESError,
@@ -31,7 +31,7 @@ from wecom_oa.adapters.wecom.crypto import (
     text_reply,
     update_button_reply,
 )
-from wecom_oa.adapters.wecom.parser import parse_event
+from wecom_oa.wecom.parser import parse_event
 
 TOKEN = "unitT0ken"
 KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -444,7 +444,7 @@ def test_given_each_official_code_when_mapped_to_http_then_expected_status(cls, 
 
 
 def test_given_fresh_interpreter_when_crypto_imported_then_pydantic_not_loaded() -> None:
-    code = "import sys, wecom_oa.adapters.wecom.crypto; print('pydantic' in sys.modules)"
+    code = "import sys, wecom_oa.wecom.crypto; print('pydantic' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": "layers/common"}
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,

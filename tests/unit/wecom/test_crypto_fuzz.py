@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wechatpy.work.crypto import WeChatCrypto
 
-from wecom_oa.adapters.wecom.crypto import WeComCrypto, WeComCryptoError
-from wecom_oa.adapters.wecom.parser import MalformedEvent, parse_event
+from wecom_oa.wecom.crypto import WeComCrypto, WeComCryptoError
+from wecom_oa.wecom.parser import MalformedEvent, parse_event
 
 VECTORS = json.loads(
     (Path(__file__).resolve().parents[2] / "fixtures" / "wecom_vectors" / "vectors.json").read_text("utf-8")

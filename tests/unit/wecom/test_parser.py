@@ -7,9 +7,8 @@ import json
 import pytest
 from wechatpy.work import parse_message
 
-from wecom_oa.adapters.wecom.parser import MalformedEvent, parse_event
 from wecom_oa.errors import InvalidInput
-from wecom_oa.models.wecom_events import (
+from wecom_oa.wecom.events import (
     ChangeContactEvent,
     EnterAgentEvent,
     Message,
@@ -19,6 +18,7 @@ from wecom_oa.models.wecom_events import (
     UnknownEvent,
     load_event,
 )
+from wecom_oa.wecom.parser import MalformedEvent, parse_event
 
 KINDS = {
     "text": "text", "text_zh_emoji": "text", "image": "message", "enter_agent": "enter_agent",

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.fixtures.wecom_api.router import AGENT_ID, API_BASE, CORP_ID, SECRET, WeComFixtureRouter
-from wecom_oa.adapters.wecom.client import WeComClient
-from wecom_oa.adapters.wecom.token_cache import MemoryTokenStore, TokenCache
 from wecom_oa.clock import ManualClock
+from wecom_oa.wecom.client import WeComClient
+from wecom_oa.wecom.token_cache import MemoryTokenStore, TokenCache
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fixtures.wecom_api.router import load
-from wecom_oa.adapters.wecom.client import (
+from wecom_oa.errors import InvalidInput
+from wecom_oa.wecom.client import (
     TEXT_LIMIT,
     base_task_id,
     batch_recipients,
@@ -17,7 +18,6 @@ from wecom_oa.adapters.wecom.client import (
     split_utf8,
     utf8_len,
 )
-from wecom_oa.errors import InvalidInput
 
 
 @pytest.mark.parametrize("n", [1, 999, 1000, 1001, 6000])

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wecom_oa.adapters.wecom.cards import (
+from wecom_oa.errors import InvalidInput
+from wecom_oa.settings import PACKAGE_DIR
+from wecom_oa.wecom.cards import (
     ACCEPT,
     ACK,
     APPROVE,
@@ -20,8 +22,6 @@ from wecom_oa.adapters.wecom.cards import (
     new_task_id,
     render,
 )
-from wecom_oa.errors import InvalidInput
-from wecom_oa.settings import PACKAGE_DIR
 
 CARDS_YAML = PACKAGE_DIR / "templates" / "cards.yaml"
 SUBMITTED = datetime(2026, 1, 23, 1, 30, tzinfo=UTC)  # 09:30 in Asia/Shanghai

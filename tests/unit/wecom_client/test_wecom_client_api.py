@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.fixtures.wecom_api.router import AGENT_ID, load
-from wecom_oa.adapters.wecom.client import ApprovalDetail
-from wecom_oa.adapters.wecom.errors import ContentTooLarge
 from wecom_oa.errors import InvalidInput
+from wecom_oa.wecom.client import ApprovalDetail
+from wecom_oa.wecom.errors import ContentTooLarge
 
 
 def test_given_first_call_when_sending_then_token_fetched_once_and_passed_as_query(client, router):

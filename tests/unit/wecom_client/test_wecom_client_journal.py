@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.fixtures.wecom_api.router import load
-from wecom_oa.adapters.wecom.client import JOURNAL_MAX_WINDOW, JournalRecord
-from wecom_oa.adapters.wecom.errors import ApiForbidden, WeComError
 from wecom_oa.errors import InvalidInput
+from wecom_oa.wecom.client import JOURNAL_MAX_WINDOW, JournalRecord
+from wecom_oa.wecom.errors import ApiForbidden, WeComError
 
 LIST = "oa/journal/get_record_list"
 DETAIL = "oa/journal/get_record_detail"

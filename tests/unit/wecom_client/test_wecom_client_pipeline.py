@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from tests.fixtures.wecom_api.router import SECRET
-from wecom_oa.adapters.wecom import errors as e
-from wecom_oa.adapters.wecom.client import BACKOFF_CAP
-from wecom_oa.adapters.wecom.token_cache import MemoryTokenStore
+from wecom_oa.wecom import errors as e
+from wecom_oa.wecom.client import BACKOFF_CAP
+from wecom_oa.wecom.token_cache import MemoryTokenStore
 
 
 def test_given_busy_forever_when_reading_then_retries_are_bounded_with_growing_backoff(client, router, sleeps):

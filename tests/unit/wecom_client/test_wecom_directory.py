@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from wecom_oa.adapters.wecom.directory import WeComDirectory
-from wecom_oa.domain.directory import leader
+from wecom_oa.directory import leader
 from wecom_oa.errors import NotFound
+from wecom_oa.wecom.directory import WeComDirectory
 
 
 @pytest.fixture

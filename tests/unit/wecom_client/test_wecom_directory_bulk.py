@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wecom_oa.adapters.wecom.directory import WeComDirectory
-from wecom_oa.domain.notices import Notice, expand_recipients
+from wecom_oa.notices.domain import Notice, expand_recipients
+from wecom_oa.wecom.directory import WeComDirectory
 
 
 def test_given_few_users_when_preloaded_then_nothing_is_read_in_bulk(client, router) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from wecom_oa.adapters.wecom.directory import WeComDirectory
-from wecom_oa.adapters.wecom.parser import parse_event
+from wecom_oa import wiring
+from wecom_oa import worker as events
 from wecom_oa.errors import UpstreamThrottled
-from wecom_oa.services import events, wiring
+from wecom_oa.wecom.directory import WeComDirectory
+from wecom_oa.wecom.parser import parse_event
 
 N = 15.0
 

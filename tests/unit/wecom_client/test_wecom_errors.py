@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures.wecom_api.router import load
-from wecom_oa.adapters.wecom import errors as e
 from wecom_oa.errors import (
     ConfigurationError,
     Conflict,
@@ -14,6 +13,7 @@ from wecom_oa.errors import (
     UpstreamError,
     UpstreamThrottled,
 )
+from wecom_oa.wecom import errors as e
 
 FAMILIES = {
     -1: UpstreamThrottled, 45009: UpstreamThrottled, 45033: UpstreamThrottled,

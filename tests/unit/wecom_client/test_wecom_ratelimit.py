@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from wecom_oa.adapters.wecom.ratelimit import MemorySendLedger
+from wecom_oa.wecom.ratelimit import MemorySendLedger
 
 APP = "ww-corp#1000002"
 T0 = datetime(2026, 1, 23, 9, 15, 20, tzinfo=UTC)

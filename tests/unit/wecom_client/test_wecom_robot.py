@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from tests.fixtures.wecom_api.router import API_BASE, WeComFixtureRouter
-from wecom_oa.adapters.wecom.errors import ConfigurationError, ContentTooLarge, WeComFrequencyLimited
-from wecom_oa.adapters.wecom.robot import RobotClient, RobotLimiter, RobotWebhookInvalid, robot_label
 from wecom_oa.errors import InvalidInput
+from wecom_oa.wecom.errors import ConfigurationError, ContentTooLarge, WeComFrequencyLimited
+from wecom_oa.wecom.robot import RobotClient, RobotLimiter, RobotWebhookInvalid, robot_label
 
 KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from wecom_oa.adapters.wecom.errors import WeComBusy
-from wecom_oa.adapters.wecom.token_cache import MemoryTokenStore, TokenCache
 from wecom_oa.errors import UpstreamThrottled
+from wecom_oa.wecom.errors import WeComBusy
+from wecom_oa.wecom.token_cache import MemoryTokenStore, TokenCache
 
 CORP, AGENT = "ww-corp", "1000002"
 

@@ -14,8 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from wecom_oa.domain.directory import StaticDirectory
-from wecom_oa.domain.rules_lint import RuleRegistry, load_samples, run_sample
+from wecom_oa.approvals.rules_lint import RuleRegistry, load_samples, run_sample
+from wecom_oa.directory import StaticDirectory
 from wecom_oa.errors import ConfigurationError
 from wecom_oa.settings import PACKAGE_DIR, get_settings
 
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report_budgets(path: Path, directory: StaticDirectory) -> bool:
     """budgets.yaml loads (else a failure naming the field); departments the directory lacks are warned about."""
-    from wecom_oa.domain.budgets import load_budget_config
+    from wecom_oa.budgets.domain import load_budget_config
     from wecom_oa.errors import NotFound
 
     print("\nBudgets")

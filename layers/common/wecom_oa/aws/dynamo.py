@@ -1,0 +1,437 @@
+"""The single DynamoDB table: key builders in one place, conditional-write helpers, typed errors.
+
+Layout (one table, entity-prefixed keys):
+
+| entity            | pk                     | sk                        | gsi1 (sparse: open items)                 |
+|-------------------|------------------------|---------------------------|-------------------------------------------|
+| approval          | APPROVAL#{id}          | META                      | OPEN#APPROVAL / {next_due}#{id}           |
+| approval decision | APPROVAL#{id}          | STAGE#{n}#{userid}        |                                           |
+| ticket            | TICKET#{id}            | META                      | OPEN#TICKET#{team} / {next_due}#{id}      |
+| ticket history    | TICKET#{id}            | HIST#{ts}#{seq}           |                                           |
+| notice            | NOTICE#{id}            | META / RCPT#{userid}      | OPEN#NOTICE / {deadline}#{id}             |
+| task              | TASK#{id}              | META                      | OPEN#TASK#{group} / {due}#{id}            |
+| card task         | CARD#{task_id}         | META                      |                                           |
+| callback event    | EVENT#{idem key}       | META  (TTL)               |                                           |
+| WeCom token       | TOKEN#{corp}#{agent}   | META                      |                                           |
+| directory version | DIRECTORY#version      | META                      |                                           |
+| budget period     | BUDGET#{department}    | PERIOD#{period}           |                                           |
+| budget use        | BUDGETUSE#{approval}   | META                      |                                           |
+
+gsi2 is a lookup by external id (WeCom SpNo, invoice number, chat MsgId, a task's external_id):
+gsi2pk = `{kind}#{value}`.
+Attribute `expires_at` (epoch seconds) is the TTL attribute. Closed items drop their gsi1 keys, so
+digests and sweepers read only open items.
+
+Every write that protects an invariant is conditional; `ConditionalCheckFailedException` becomes
+`AlreadyExists` / `StaleVersion` here, never in callers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from wecom_oa.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    StaleVersion,
+    UpstreamError,
+    UpstreamThrottled,
+)
+
+GSI_OPEN = "gsi1"
+GSI_LOOKUP = "gsi2"
+TTL_ATTRIBUTE = "expires_at"
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+_THROTTLE_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+}
+
+
+class Keys:
+    """Key builders: the only place key formats are spelled."""
+
+    META = "META"
+
+    @staticmethod
+    def approval(approval_id: str) -> dict[str, str]:
+        return {"pk": f"APPROVAL#{approval_id}", "sk": Keys.META}
+
+    @staticmethod
+    def approval_decision(approval_id: str, stage: int, userid: str) -> dict[str, str]:
+        return {"pk": f"APPROVAL#{approval_id}", "sk": f"STAGE#{stage:02d}#{userid}"}
+
+    @staticmethod
+    def ticket(ticket_id: str) -> dict[str, str]:
+        return {"pk": f"TICKET#{ticket_id}", "sk": Keys.META}
+
+    @staticmethod
+    def ticket_history(ticket_id: str, at_iso: str, seq: int) -> dict[str, str]:
+        return {"pk": f"TICKET#{ticket_id}", "sk": f"HIST#{at_iso}#{seq:06d}"}
+
+    @staticmethod
+    def notice(notice_id: str) -> dict[str, str]:
+        return {"pk": f"NOTICE#{notice_id}", "sk": Keys.META}
+
+    @staticmethod
+    def notice_recipient(notice_id: str, userid: str) -> dict[str, str]:
+        return {"pk": f"NOTICE#{notice_id}", "sk": f"RCPT#{userid}"}
+
+    @staticmethod
+    def task(task_id: str) -> dict[str, str]:
+        """A to-do (待办) of the tasks API; not to be confused with `card_task` (a WeCom card)."""
+        return {"pk": f"TASK#{task_id}", "sk": Keys.META}
+
+    @staticmethod
+    def card_task(task_id: str) -> dict[str, str]:
+        return {"pk": f"CARD#{task_id}", "sk": Keys.META}
+
+    @staticmethod
+    def followup(userid: str) -> dict[str, str]:
+        return {"pk": f"FOLLOWUP#{userid}", "sk": Keys.META}
+
+    @staticmethod
+    def callback_event(idempotency_key: str) -> dict[str, str]:
+        return {"pk": f"EVENT#{idempotency_key}", "sk": Keys.META}
+
+    @staticmethod
+    def token(corp_id: str, agent: str) -> dict[str, str]:
+        return {"pk": f"TOKEN#{corp_id}#{agent}", "sk": Keys.META}
+
+    @staticmethod
+    def directory_version() -> dict[str, str]:
+        """The one item every container's directory cache compares its version with."""
+        return {"pk": "DIRECTORY#version", "sk": Keys.META}
+
+    @staticmethod
+    def budget_period(department_id: int, period: str) -> dict[str, str]:
+        return {"pk": f"BUDGET#{department_id}", "sk": f"PERIOD#{period}"}
+
+    @staticmethod
+    def leave_booking(userid: str, start: str, approval_id: str) -> dict[str, str]:
+        """An approved leave of our own channel, in the applicant's ledger (sorted by first day)."""
+        return {"pk": f"LEAVE#{userid}", "sk": f"{start}#{approval_id}"}
+
+    @staticmethod
+    def report_tracking(userid: str) -> dict[str, str]:
+        """When missing-report tracking started for a member, and the streak last told about."""
+        return {"pk": "REPORTTRACK", "sk": userid}
+
+    @staticmethod
+    def budget_use(approval_id: str) -> dict[str, str]:
+        return {"pk": f"BUDGETUSE#{approval_id}", "sk": Keys.META}
+
+    @staticmethod
+    def send_ledger(app: str, userid: str, hour: datetime) -> dict[str, str]:
+        """One member's send counters for one UTC hour (`hour` is the hour's start, UTC)."""
+        return {"pk": f"SENDLEDGER#{app}#{userid}", "sk": f"H#{hour:%Y%m%dT%H}"}
+
+    @staticmethod
+    def pending_send(pending_id: str) -> dict[str, str]:
+        """A send deferred by the send ledger, until every recipient has been sent to."""
+        return {"pk": f"PENDINGSEND#{pending_id}", "sk": Keys.META}
+
+    @staticmethod
+    def parked_send_index(parked_at_iso: str = "", pending_id: str = "") -> dict[str, str]:
+        """One entry per parked send (the operator's list), oldest first."""
+        return {"pk": "PARKEDSENDS", "sk": f"{parked_at_iso}#{pending_id}" if pending_id else ""}
+
+    @staticmethod
+    def open_index(kind: str, group: str | None, due_iso: str, item_id: str) -> dict[str, str]:
+        """gsi1 keys for an open item; remove them (`REMOVE gsi1pk, gsi1sk`) when it closes."""
+        pk = f"OPEN#{kind}" if group is None else f"OPEN#{kind}#{group}"
+        return {"gsi1pk": pk, "gsi1sk": f"{due_iso}#{item_id}"}
+
+    @staticmethod
+    def lookup(kind: str, value: str) -> dict[str, str]:
+        return {"gsi2pk": f"{kind}#{value}", "gsi2sk": Keys.META}
+
+
+def to_dynamo(value: Any) -> Any:
+    """Python → DynamoDB attribute value (floats become Decimal: DynamoDB has no float).
+
+    A number DynamoDB cannot hold (more than 38 digits, magnitude from 1E+126, infinity) raises
+    `InvalidInput` before anything is written: the API bounds its inputs, this names what slipped by."""
+    try:
+        return _ser.serialize(_decimalize(value))
+    except (ArithmeticError, TypeError) as exc:
+        if isinstance(exc, TypeError) and "Infinity and NaN" not in str(exc):
+            raise
+        raise InvalidInput(f"a number cannot be stored: {type(exc).__name__} (at most 38 digits, magnitude "
+                           "below 1E+126, finite)") from None
+
+
+def _decimalize(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, Mapping):
+        return {k: _decimalize(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_decimalize(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return {_plain(v) for v in value}
+    return value
+
+
+def from_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+
+
+def _serialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: to_dynamo(v) for k, v in item.items() if v is not None}
+
+
+class DynamoTable:
+    """Thin, typed wrapper around one table. The boto3 client is created lazily (no import-time I/O)."""
+
+    def __init__(self, name: str, client: Any = None) -> None:
+        self.name = name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    # -- reads -------------------------------------------------------------------------------
+    def get(self, key: Mapping[str, str], *, consistent: bool = True) -> dict[str, Any] | None:
+        resp = self._call("get_item", TableName=self.name, Key=_serialize_item(key), ConsistentRead=consistent)
+        item = resp.get("Item")
+        return from_dynamo(item) if item else None
+
+    def query(
+        self,
+        pk_value: str,
+        *,
+        sk_prefix: str | None = None,
+        index: str | None = None,
+        ascending: bool = True,
+        limit: int | None = None,
+        sk_between: tuple[str, str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yields items of one partition (of the table or of `index`), following pagination."""
+        pk_name, sk_name = ("pk", "sk") if index is None else (f"{index}pk", f"{index}sk")
+        expr = "#pk = :pk"
+        names = {"#pk": pk_name}
+        values: dict[str, Any] = {":pk": to_dynamo(pk_value)}
+        if sk_prefix is not None:
+            expr += " AND begins_with(#sk, :skp)"
+            names["#sk"] = sk_name
+            values[":skp"] = to_dynamo(sk_prefix)
+        elif sk_between is not None:
+            expr += " AND #sk BETWEEN :lo AND :hi"
+            names["#sk"] = sk_name
+            values[":lo"], values[":hi"] = to_dynamo(sk_between[0]), to_dynamo(sk_between[1])
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": expr,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": ascending,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        returned = 0
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - returned
+            resp = self._call("query", **kwargs)
+            for raw in resp.get("Items", []):
+                returned += 1
+                yield from_dynamo(raw)
+            if "LastEvaluatedKey" not in resp or (limit is not None and returned >= limit):
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    # -- writes ------------------------------------------------------------------------------
+    def put(self, item: Mapping[str, Any]) -> None:
+        self._call("put_item", TableName=self.name, Item=_serialize_item(item))
+
+    def put_new(self, item: Mapping[str, Any]) -> None:
+        """Create; raise `AlreadyExists` if an item with the same key is there."""
+        try:
+            self._call(
+                "put_item",
+                TableName=self.name,
+                Item=_serialize_item(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except _ConditionFailed:
+            raise AlreadyExists(f"{item['pk']} already exists") from None
+
+    def update(
+        self,
+        key: Mapping[str, str],
+        *,
+        set_fields: Mapping[str | tuple[str, ...], Any] | None = None,
+        remove_fields: Sequence[str | tuple[str, ...]] = (),
+        add_fields: Mapping[str, int | float] | None = None,
+        expected_version: int | None = None,
+        condition: str | None = None,
+        condition_values: Mapping[str, Any] | None = None,
+        condition_names: Mapping[str, str] | None = None,
+        must_exist: bool = True,
+    ) -> dict[str, Any]:
+        """Update and return the new item.
+
+        With `expected_version`, the write succeeds only if the stored `version` equals it and
+        bumps `version` by one; otherwise `StaleVersion`. A failed extra `condition` (placeholders
+        from `condition_values` / `condition_names`) raises `Conflict`.
+        """
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        for i, (field, value) in enumerate((set_fields or {}).items()):
+            values[f":s{i}"] = to_dynamo(value)
+            sets.append(f"{_path(field, f's{i}', names)} = :s{i}")
+        conditions: list[str] = []
+        if must_exist:
+            conditions.append("attribute_exists(pk)")
+        if expected_version is not None:
+            names["#ver"] = "version"
+            values[":ver"] = to_dynamo(expected_version)
+            values[":one"] = to_dynamo(1)
+            sets.append("#ver = :ver + :one")
+            conditions.append("#ver = :ver")
+        if condition:
+            conditions.append(f"({condition})")
+            values.update({k: to_dynamo(v) for k, v in (condition_values or {}).items()})
+            names.update(condition_names or {})
+        parts = []
+        if sets:
+            parts.append("SET " + ", ".join(sets))
+        if add_fields:
+            adds = []
+            for i, (field, value) in enumerate(add_fields.items()):
+                names[f"#a{i}"] = field
+                values[f":a{i}"] = to_dynamo(value)
+                adds.append(f"#a{i} :a{i}")
+            parts.append("ADD " + ", ".join(adds))
+        if remove_fields:
+            removes = []
+            for i, field in enumerate(remove_fields):
+                removes.append(_path(field, f"r{i}", names))
+            parts.append("REMOVE " + ", ".join(removes))
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": _serialize_item(key),
+            "UpdateExpression": " ".join(parts),
+            "ReturnValues": "ALL_NEW",
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        if conditions:
+            kwargs["ConditionExpression"] = " AND ".join(conditions)
+        try:
+            resp = self._call("update_item", **kwargs)
+        except _ConditionFailed:
+            if expected_version is not None:
+                raise StaleVersion(f"{key['pk']} changed since version {expected_version}") from None
+            raise Conflict(f"{key['pk']} is not in the expected state") from None
+        return from_dynamo(resp["Attributes"])
+
+    def delete(self, key: Mapping[str, str]) -> None:
+        self._call("delete_item", TableName=self.name, Key=_serialize_item(key))
+
+    def transact(self, operations: Sequence[Mapping[str, Any]]) -> None:
+        """All-or-nothing write. Each operation is `{"put": item, "condition": expr?}`,
+        `{"update": {...update_item kwargs without TableName}}` or `{"check": {...}}`.
+        A failed condition raises `Conflict` naming the failing operation's key."""
+        items = []
+        for op in operations:
+            if "put" in op:
+                body: dict[str, Any] = {"TableName": self.name, "Item": _serialize_item(op["put"])}
+                if op.get("condition"):
+                    body["ConditionExpression"] = op["condition"]
+                items.append({"Put": body})
+            elif "update" in op:
+                items.append({"Update": {"TableName": self.name, **op["update"]}})
+            elif "check" in op:
+                items.append({"ConditionCheck": {"TableName": self.name, **op["check"]}})
+            else:
+                raise ValueError(f"unknown transact operation {sorted(op)}")
+        try:
+            self._call("transact_write_items", TransactItems=items)
+        except _TransactionCanceled as exc:
+            failed = [
+                i for i, r in enumerate(exc.reasons) if r.get("Code") not in (None, "None")
+            ]
+            raise Conflict("transaction cancelled by a failed condition", details={"operations": failed}) from None
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return getattr(self.client, operation)(**kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ConditionalCheckFailedException":
+                raise _ConditionFailed() from None
+            if code == "TransactionCanceledException":
+                raise _TransactionCanceled(exc.response.get("CancellationReasons", [])) from None
+            if code in _THROTTLE_CODES:
+                raise UpstreamThrottled(f"DynamoDB {operation} throttled ({code})") from None
+            raise UpstreamError(f"DynamoDB {operation} failed ({code})") from None
+
+
+def _path(field: str | tuple[str, ...], tag: str, names: dict[str, str]) -> str:
+    """Attribute path with a name placeholder per segment; a tuple is a nested map path (map keys
+    such as WeCom userids may contain dots, so strings are never split)."""
+    segments = (field,) if isinstance(field, str) else field
+    parts = []
+    for j, segment in enumerate(segments):
+        names[f"#{tag}_{j}"] = segment
+        parts.append(f"#{tag}_{j}")
+    return ".".join(parts)
+
+
+class _ConditionFailed(Exception):
+    pass
+
+
+class _TransactionCanceled(Exception):
+    def __init__(self, reasons: list[dict[str, Any]]) -> None:
+        super().__init__("transaction cancelled")
+        self.reasons = reasons
+
+
+_tables: dict[str, DynamoTable] = {}
+
+
+def app_table() -> DynamoTable:
+    """The application table named by settings (cached per container)."""
+    from wecom_oa.settings import get_settings
+
+    name = get_settings().table_name
+    if name not in _tables:
+        _tables[name] = DynamoTable(name)
+    return _tables[name]
+
+
+def reset_tables() -> None:
+    _tables.clear()
