@@ -118,11 +118,23 @@ def send_ledger() -> Any:
     return _cached("send_ledger", build)
 
 
+def events_queue_enqueue(message: dict[str, Any], delay_seconds: int) -> None:
+    """The sender's `Enqueue` in a deployment: the events queue (EVENTS_QUEUE_URL), with
+    `DelaySeconds`. Resolved at call time, so a sender whose messages all fit needs no queue."""
+    import json
+
+    url = get_settings().events_queue_url
+    if not url:
+        raise ConfigurationError("EVENTS_QUEUE_URL is not set (deferred sends are queued there)")
+    aws("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(message, ensure_ascii=False),
+                            DelaySeconds=delay_seconds)
+
+
 def sender() -> Any:
     """The paced sender every app message of the services goes through (messaging/sending.py)."""
     def build() -> Any:
         from wecom_oa.aws.dynamo import app_table
-        from wecom_oa.messaging.sending import PacedSender, events_queue_enqueue
+        from wecom_oa.messaging.sending import PacedSender
 
         return PacedSender(wecom_client(), send_ledger(), app_table(), events_queue_enqueue)
 

@@ -74,9 +74,11 @@ def _chat_message(event: Any) -> None:
 
 
 def _deferred_send(message: Any) -> None:
-    from wecom_oa.messaging import sending
+    """A pending send is due (messaging/sending.py): re-attempt it."""
+    from wecom_oa import wiring
 
-    sending.resume(message)
+    outcome = wiring.sender().resume(message)
+    metrics.add_metric(name=f"DeferredSend_{outcome}", unit="Count", value=1)
 
 
 def _notice_send(message: Any) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wecom_oa.digests.domain import Templates
 from wecom_oa.directory import StaticDirectory
+from wecom_oa.texts import Templates
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "digests"
 

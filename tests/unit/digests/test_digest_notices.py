@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from wecom_oa.digests.domain import Templates, byte_len, split_markdown
 from wecom_oa.directory import Department, StaticDirectory, User
 from wecom_oa.errors import Forbidden, InvalidInput
 from wecom_oa.notices.domain import (
@@ -23,6 +22,7 @@ from wecom_oa.notices.domain import (
     render_leader_note,
     render_nudge,
 )
+from wecom_oa.texts import Templates, byte_len, split_markdown
 
 SH = ZoneInfo("Asia/Shanghai")
 

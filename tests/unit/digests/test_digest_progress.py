@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from wecom_oa.digests.domain import Templates
 from wecom_oa.digests.progress import (
     ActualReport,
     AlarmState,
@@ -21,6 +20,7 @@ from wecom_oa.digests.progress import (
     snapshot,
 )
 from wecom_oa.errors import InvalidInput
+from wecom_oa.texts import Templates
 
 SH = ZoneInfo("Asia/Shanghai")
 POLICY = ProgressPolicy(alarm_behind_pct=10, recover_behind_pct=5, cooldown_minutes=180, worse_step_pct=5)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from wecom_oa.digests.domain import Templates
 from wecom_oa.digests.reports import (
     DailyReport,
     ReportPolicy,
@@ -15,6 +14,7 @@ from wecom_oa.digests.reports import (
     with_leaders,
 )
 from wecom_oa.directory import StaticDirectory
+from wecom_oa.texts import Templates
 
 from .conftest import FakeCalendar
 

@@ -8,19 +8,15 @@ import pytest
 import yaml
 
 from wecom_oa.digests.domain import (
-    APP_MARKDOWN_LIMIT,
-    ROBOT_MARKDOWN_LIMIT,
     DailySummary,
     OpenItem,
-    Templates,
     build_daily_summaries,
     build_daily_summary,
-    byte_len,
     render_markdown,
     should_send,
-    split_markdown,
 )
 from wecom_oa.errors import ConfigurationError, InvalidInput
+from wecom_oa.texts import APP_MARKDOWN_LIMIT, ROBOT_MARKDOWN_LIMIT, Templates, byte_len, split_markdown
 
 from .conftest import FIXTURES, FakeCalendar
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from wecom_oa.errors import InvalidInput
+from wecom_oa.validation import parse
 
 # `withdrawn`: the applicant withdrew (or an admin deleted) a WeCom form before its decision;
 # `revoked`: an approved WeCom form was revoked afterwards (通过后撤销).
@@ -117,18 +117,6 @@ NotifierTask = Annotated[StageCardsTask | OutcomeTask | SendTask, Field(discrimi
 
 _branch = TypeAdapter(BranchTask)
 _notifier = TypeAdapter(NotifierTask)
-
-
-def parse(model: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
-    """Validate `data`; InvalidInput names the first bad field and lists all in `details`."""
-    try:
-        if isinstance(model, TypeAdapter):
-            return model.validate_python(data)
-        return model.model_validate(data)
-    except ValidationError as exc:
-        details = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]}
-                   for e in exc.errors(include_url=False, include_input=False)]
-        raise InvalidInput(f"{details[0]['field']}: {details[0]['problem']}", details=details) from None
 
 
 def parse_branch_task(data: Any) -> Any:

@@ -47,7 +47,7 @@ import yaml
 from wecom_oa import wiring
 from wecom_oa.api import ApiRequest, route
 from wecom_oa.approvals import rules
-from wecom_oa.approvals.models import ApprovalCreated, CreateApproval, Finalized, StageStep, parse
+from wecom_oa.approvals.models import ApprovalCreated, CreateApproval, Finalized, StageStep
 from wecom_oa.approvals.prechecks import ApprovalTemplates, builtin_prechecks, default_templates
 from wecom_oa.approvals.rules_lint import RuleRegistry
 from wecom_oa.approvals.store import OPEN_KIND, ApprovalRepository, DynamoSeenInvoices
@@ -59,6 +59,7 @@ from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, NotFound
 from wecom_oa.messaging import cards
 from wecom_oa.observability import logger
 from wecom_oa.settings import get_settings
+from wecom_oa.validation import parse
 
 DEFAULT_STAGE_TIMEOUT = 7 * 24 * 3600
 MIN_TIMEOUT = 60
@@ -235,8 +236,8 @@ def project_group(department: int | None) -> str | None:
     """The project group (config/digests.yaml `groups`) whose daily summary lists an approval of an
     applicant in `department`; None for no group. An unreadable digest config or directory leaves
     the approval without a group (logged), it never fails the submission."""
+    from wecom_oa.digests.config import digest_config
     from wecom_oa.digests.schedules import group_of
-    from wecom_oa.digests.service import digest_config
 
     directory = wiring.directory()
 
@@ -432,7 +433,7 @@ def finalize(approval_id: str) -> Finalized:
     if a["status"] not in ("approved", "rejected", "auto_rejected"):
         raise Conflict(f"approval {approval_id} is {a['status']}; it cannot be finalized")
     if a["status"] == "approved":
-        budgets.consume_approved(a)
+        budgets.consume_approved(a, budget_field(str(a["type"]), a.get("ruleset_version")))
         if a.get("channel", "default") != "wecom":  # WeCom moves its own quota for forms decided there
             from wecom_oa.approvals import leaves
 
@@ -810,7 +811,7 @@ def on_wecom_approval_change(event: Any) -> None:
         _native_prechecks(sp_no, mapping["type"], applicant, form, info)
     if event.approved:
         budgets.consume_approved({"id": f"wecom-{sp_no}", "type": mapping["type"], "applicant": applicant,
-                                  "form": form})
+                                  "form": form}, budget_field(mapping["type"]))
     if info.sp_status == SP_REVOKED:
         budgets.give_back(f"wecom-{sp_no}")
     if event.approved and _claim_post_actions(sp_no):
@@ -904,7 +905,7 @@ def _on_linked_change(approval_id: str, event: Any) -> None:
                        extra={"approval_id": approval_id, "status": a["status"], "sp_status": info.sp_status})
         return
     if status == "approved":
-        budgets.consume_approved(a)
+        budgets.consume_approved(a, budget_field(str(a["type"]), a.get("ruleset_version")))
     if not _claim_post_actions(info.sp_no):
         return
     _publish(f"approval.{status}", {k: a.get(k) for k in _EVENT_FIELDS})
@@ -1031,3 +1032,18 @@ def reconcile() -> dict[str, int]:
     from wecom_oa.approvals.reconcile import reconcile_approvals
 
     return reconcile_approvals()
+
+
+def budget_field(approval_type: str, version: Any = None) -> str | None:
+    """The amount field of the budget check in the approval's rule set version (the active one
+    when that version is no longer kept, or for native forms); None without a budget check."""
+    try:
+        ruleset = registry().active(approval_type)
+        if version and ruleset.version != int(version):
+            ruleset = registry().get(approval_type, int(version))
+    except NotFound:
+        return None
+    except ConfigurationError:
+        pass  # that version is not kept: the active rule set's check stands in
+    checks = [c for c in ruleset.prechecks if c.check == budgets.BUDGET_CHECK]
+    return str(checks[0].params.get("field", "amount")) if checks else None

@@ -18,14 +18,14 @@ from typing import Any
 
 from wecom_oa import wiring
 from wecom_oa.api import ApiRequest, route
-from wecom_oa.approvals.models import parse
 from wecom_oa.aws.dynamo import app_table
 from wecom_oa.budgets.domain import BudgetConfig, load_budget_config
 from wecom_oa.budgets.models import DepartmentPath, SetBudget
 from wecom_oa.budgets.store import DynamoBudgets
-from wecom_oa.errors import ConfigurationError, NotFound, OAError
+from wecom_oa.errors import NotFound, OAError
 from wecom_oa.observability import logger
 from wecom_oa.settings import get_settings
+from wecom_oa.validation import parse
 
 BUDGET_CHECK = "budget"
 
@@ -55,11 +55,11 @@ class LazyBudgets:
 
 # -- approval hooks -------------------------------------------------------------------------------
 
-def consume_approved(approval: Mapping[str, Any]) -> None:
-    """Count an approved request against its department's budget, once per approval id. No-op for a
-    type whose rule set runs no budget check, without a positive amount, or when the applicant has
-    no department. Raises UpstreamError when DynamoDB fails (the caller's retry is safe)."""
-    field = _budget_field(str(approval["type"]), approval.get("ruleset_version"))
+def consume_approved(approval: Mapping[str, Any], field: str | None) -> None:
+    """Count an approved request against its department's budget, once per approval id: `field`
+    is the form's amount field of the rule set's budget check (None: the rule set runs none, a no-op;
+    the approvals feature knows its rule sets). No-op without a positive amount, or when the
+    applicant has no department. Raises UpstreamError when DynamoDB fails (the caller's retry is safe)."""
     amount = _amount((approval.get("form") or {}).get(field)) if field else None
     if amount is None or amount <= 0:
         return
@@ -76,23 +76,6 @@ def give_back(approval_id: str) -> None:
     amount = provider().give_back(approval_id)
     if amount is not None:
         logger.info("budget given back", extra={"approval_id": approval_id, "amount": str(amount)})
-
-
-def _budget_field(approval_type: str, version: Any = None) -> str | None:
-    """The amount field of the budget check in the approval's rule set version (the active one
-    when that version is no longer kept, or for native forms); None without a budget check."""
-    from wecom_oa.approvals.service import registry
-
-    try:
-        ruleset = registry().active(approval_type)
-        if version and ruleset.version != int(version):
-            ruleset = registry().get(approval_type, int(version))
-    except NotFound:
-        return None
-    except ConfigurationError:
-        pass  # that version is not kept: the active rule set's check stands in
-    checks = [c for c in ruleset.prechecks if c.check == BUDGET_CHECK]
-    return str(checks[0].params.get("field", "amount")) if checks else None
 
 
 def _amount(value: Any) -> Decimal | None:

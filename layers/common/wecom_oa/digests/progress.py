@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from wecom_oa.digests.domain import Templates
 from wecom_oa.errors import InvalidInput
+from wecom_oa.texts import Templates
 
 Outcome = Literal["alarm", "recovered", "none"]
 _HOUR = timedelta(hours=1)

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wecom_oa.digests.domain import Templates
 from wecom_oa.directory import Directory, leader
 from wecom_oa.errors import NotFound
+from wecom_oa.texts import Templates
 
 if TYPE_CHECKING:
-    from wecom_oa.digests.schedules import WorkdayCalendar
+    from wecom_oa.worktime.calendar import WorkdayCalendar
 
 
 class ReportPolicy(BaseModel):

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -46,17 +46,12 @@ from wecom_oa.digests.progress import ProgressPolicy
 from wecom_oa.digests.reports import ReportPolicy
 from wecom_oa.errors import ConfigurationError, InvalidInput
 from wecom_oa.notices.domain import NoticePolicy
+from wecom_oa.worktime.calendar import WorkdayCalendar
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "digests.yaml"
 _NAME_RE = re.compile(r"^[0-9A-Za-z_.-]{1,64}$")
 _MAX_YEAR = 2199
 _MIN_YEAR = 1970
-
-
-class WorkdayCalendar(Protocol):
-    """What the digests need from the business calendar (holidays, 调休 make-up workdays)."""
-
-    def is_workday(self, d: date) -> bool: ...
 
 
 class InvalidSchedule(InvalidInput):

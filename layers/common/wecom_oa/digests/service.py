@@ -20,7 +20,6 @@ missing-reports digest first imports WeCom 汇报 journals (`import_journals`).
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -33,15 +32,12 @@ from wecom_oa import wiring
 from wecom_oa.api import ApiRequest, route
 from wecom_oa.aws.dynamo import GSI_OPEN, Keys, app_table
 from wecom_oa.clock import get_clock
+from wecom_oa.digests import config
 from wecom_oa.digests.domain import (
-    APP_MARKDOWN_LIMIT,
-    ROBOT_MARKDOWN_LIMIT,
     OpenItem,
-    Templates,
     build_daily_summaries,
     render_markdown,
     should_send,
-    split_markdown,
 )
 from wecom_oa.digests.progress import (
     AlarmState,
@@ -63,12 +59,10 @@ from wecom_oa.digests.reports import (
     with_leaders,
 )
 from wecom_oa.digests.schedules import (
-    DigestConfig,
     DigestKind,
     ProjectGroup,
     ScheduleSpec,
     Target,
-    load_digest_config,
     local_date,
     period_key,
     should_fire,
@@ -77,7 +71,8 @@ from wecom_oa.digests.store import OrderStore, ReportStore, RunStore
 from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, OAError, UpstreamError
 from wecom_oa.observability import logger, metrics
 from wecom_oa.settings import get_settings
-from wecom_oa.worktime.calendar import BusinessCalendar, CalendarSet, load_calendars
+from wecom_oa.texts import APP_MARKDOWN_LIMIT, ROBOT_MARKDOWN_LIMIT, split_markdown
+from wecom_oa.worktime.calendar import BusinessCalendar
 
 RECONCILERS = {
     DigestKind.APPROVAL_RECONCILE: "wecom_oa.approvals.service:reconcile",
@@ -101,52 +96,9 @@ class DigestEvent(BaseModel):
     manual: bool = False
 
 
-# -- configuration (lazy, overridable by tests and the local runner) ------------------------------
-
-_lock = threading.Lock()
-_overrides: dict[str, Any] = {}
-_cache: dict[str, Any] = {}
-
-
-def configure(*, config: DigestConfig | None = None, calendars: CalendarSet | None = None,
-              robot_keys: Mapping[str, str] | None = None, templates: Templates | None = None) -> None:
-    """Replace configuration pieces (None leaves a piece as it is)."""
-    with _lock:
-        for name, value in (("config", config), ("calendars", calendars), ("robot_keys", robot_keys),
-                            ("templates", templates)):
-            if value is not None:
-                _overrides[name] = value
-
-
-def reset() -> None:
-    with _lock:
-        _overrides.clear()
-        _cache.clear()
-
-
-def _get(name: str, build: Any) -> Any:
-    with _lock:
-        if name in _overrides:
-            return _overrides[name]
-        if name not in _cache:
-            _cache[name] = build()
-        return _cache[name]
-
-
-def digest_config() -> DigestConfig:
-    return _get("config", lambda: load_digest_config(get_settings().config_dir / "digests.yaml"))
-
-
-def calendars() -> CalendarSet:
-    return _get("calendars", lambda: load_calendars(get_settings().config_dir / "calendars.yaml"))
-
-
-def templates() -> Templates:
-    return _get("templates", lambda: Templates.load(get_settings().templates_dir / "digests.yaml"))
-
-
-def robot_keys() -> Mapping[str, str]:
-    return _get("robot_keys", lambda: wiring.wecom_credentials().robot_keys)
+# -- configuration: digests/config.py (shared with the features that read groups and texts) ------
+configure, reset, digest_config, calendars, templates, robot_keys = (
+    config.configure, config.reset, config.digest_config, config.calendars, config.templates, config.robot_keys)
 
 
 # -- entry point --------------------------------------------------------------------------------

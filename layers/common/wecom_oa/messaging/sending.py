@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import json
 import math
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -522,26 +521,3 @@ def _merge(into: SendResult, sent: SendResult) -> None:
     for field in ("msgids", "response_codes", "task_ids", "invaliduser", "invalidparty", "invalidtag",
                   "unlicenseduser"):
         getattr(into, field).extend(getattr(sent, field))
-
-
-def events_queue_enqueue(message: dict[str, Any], delay_seconds: int) -> None:
-    """The production `Enqueue`: the events queue (EVENTS_QUEUE_URL), with `DelaySeconds`.
-    Resolved at call time, so a sender whose messages all fit needs no queue."""
-    from wecom_oa import wiring
-    from wecom_oa.errors import ConfigurationError
-    from wecom_oa.settings import get_settings
-
-    url = get_settings().events_queue_url
-    if not url:
-        raise ConfigurationError("EVENTS_QUEUE_URL is not set (deferred sends are queued there)")
-    wiring.aws("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(message, ensure_ascii=False),
-                                   DelaySeconds=delay_seconds)
-
-
-def resume(message: Mapping[str, Any]) -> str:
-    """The queue worker's `deferred_send` route."""
-    from wecom_oa import wiring
-
-    outcome = wiring.sender().resume(message)
-    metrics.add_metric(name=f"DeferredSend_{outcome}", unit="Count", value=1)
-    return outcome

@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from wecom_oa.digests.domain import Templates
 from wecom_oa.directory import Directory, leader
 from wecom_oa.errors import Forbidden, InvalidInput, NotFound
+from wecom_oa.texts import Templates
 
 WECOM_MAX_TOUSER = 1000
 ROOT_DEPARTMENT = 1

@@ -28,8 +28,7 @@ from wecom_oa import wiring
 from wecom_oa.api import ApiRequest, route
 from wecom_oa.aws.dynamo import app_table
 from wecom_oa.clock import get_clock
-from wecom_oa.digests import service as digests
-from wecom_oa.digests.domain import APP_MARKDOWN_LIMIT, Templates, split_markdown
+from wecom_oa.digests import config as digests
 from wecom_oa.errors import AlreadyExists, InputLimitExceeded, InvalidInput, NotFound, OAError
 from wecom_oa.messaging import cards
 from wecom_oa.messaging.sending import about
@@ -49,6 +48,7 @@ from wecom_oa.notices.domain import (
 from wecom_oa.notices.store import NoticeRepository
 from wecom_oa.observability import logger, metrics
 from wecom_oa.settings import get_settings
+from wecom_oa.texts import APP_MARKDOWN_LIMIT, Templates, split_markdown
 
 CARD_KIND = "notice_ack"
 _ALIASES = {"nudge_after": "nudge_after_minutes", "escalate_after": "escalate_after_minutes"}
@@ -74,7 +74,7 @@ def parse_notice(body: Mapping[str, Any], *, notice_id: str, now: datetime) -> N
     data = {_ALIASES.get(k, k): v for k, v in body.items() if k not in ("id", "created_at")}
     if data.get("ack_deadline") in (None, ""):
         from wecom_oa.notices.domain import default_ack_deadline
-        from wecom_oa.tickets.service import calendars
+        from wecom_oa.worktime.calendar import company_calendars as calendars
 
         data["ack_deadline"] = default_ack_deadline(now, calendars().get(), _policy(), get_settings().default_timezone)
     try:

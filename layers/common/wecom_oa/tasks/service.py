@@ -35,7 +35,7 @@ from wecom_oa.api import ApiRequest, route
 from wecom_oa.approvals.prechecks import ApprovalTemplates
 from wecom_oa.aws.dynamo import app_table
 from wecom_oa.clock import company_stamp, get_clock
-from wecom_oa.digests import service as digests
+from wecom_oa.digests import config as digests
 from wecom_oa.digests.schedules import group_of
 from wecom_oa.errors import AlreadyExists, IllegalTransition, InvalidInput, NotFound, OAError
 from wecom_oa.http import invalid_from_validation

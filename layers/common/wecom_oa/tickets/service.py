@@ -41,11 +41,10 @@ def catalog() -> Any:
     return load_catalog()
 
 
-@lru_cache(maxsize=1)
 def calendars() -> Any:
-    from wecom_oa.worktime.calendar import load_calendars
+    from wecom_oa.worktime.calendar import company_calendars
 
-    return load_calendars()
+    return company_calendars()
 
 
 @lru_cache(maxsize=1)

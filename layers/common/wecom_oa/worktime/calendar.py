@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
@@ -52,6 +52,12 @@ DayReason = Literal[
 
 
 # --------------------------------------------------------------------------------------------- config
+
+
+class WorkdayCalendar(Protocol):
+    """What the digests need from the business calendar (holidays, 调休 make-up workdays)."""
+
+    def is_workday(self, d: date) -> bool: ...
 
 
 class WorkWindow(BaseModel):
@@ -622,6 +628,12 @@ def _resolve_extends(raw: Mapping[str, Any], name: str, source: str) -> dict[str
         parent = body.get("extends")
         current = str(parent) if parent is not None else None
     return merged
+
+
+@lru_cache(maxsize=1)
+def company_calendars() -> CalendarSet:
+    """The packaged calendars.yaml, loaded once per container and shared by every feature."""
+    return load_calendars()
 
 
 def load_calendars(path: Path | None = None, *, texts: SlaTexts | None = None) -> CalendarSet:

@@ -15,7 +15,7 @@ def policy() -> QuietHours:
 
 def held_until(now: datetime, priority: str | None = None) -> datetime | None:
     """When a non-critical message due at `now` may go out (None: now)."""
-    from wecom_oa.tickets.service import calendars
+    from wecom_oa.worktime.calendar import company_calendars as calendars
 
     q = policy()
     if q.is_critical(priority):
