@@ -47,7 +47,16 @@ def _get(name: str, build: Any) -> Any:
 
 
 def digest_config() -> DigestConfig:
-    return _get("config", lambda: load_digest_config(get_settings().config_dir / "digests.yaml"))
+    """digests.yaml; a deployment's `PublicBaseUrl` (OA_PUBLIC_BASE_URL), when set, is the base of
+    every link in cards and digests instead of the file's `base_url`."""
+    def load() -> DigestConfig:
+        settings = get_settings()
+        config = load_digest_config(settings.config_dir / "digests.yaml")
+        if settings.public_base_url:
+            config = config.model_copy(update={"base_url": settings.public_base_url.rstrip("/")})
+        return config
+
+    return _get("config", load)
 
 
 def calendars() -> CalendarSet:
