@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from wecom_oa.approvals import rules
+from wecom_oa.approvals import limits as form_limits
 from wecom_oa.errors import InputLimitExceeded, InvalidInput, PayloadTooLarge
 
 # -- input limits ---------------------------------------------------------------------------------
@@ -50,9 +50,9 @@ LIMITS: dict[str, int] = {
     "max_tags": MAX_TAGS,
     # Approval forms (approvals/rules.py `check_form_bounds`): the rule set's declared fields, plus
     # at most FORM_MAX_EXTRA_KEYS others with short names and small values.
-    "form_max_bytes": rules.FORM_MAX_BYTES, "form_max_depth": rules.FORM_MAX_DEPTH,
-    "form_max_extra_keys": rules.FORM_MAX_EXTRA_KEYS, "form_max_extra_key_chars": rules.FORM_MAX_EXTRA_KEY_CHARS,
-    "form_max_extra_value_bytes": rules.FORM_MAX_EXTRA_VALUE_BYTES, "form_max_list_items": rules.FORM_MAX_LIST_ITEMS,
+    "form_max_bytes": form_limits.FORM_MAX_BYTES, "form_max_depth": form_limits.FORM_MAX_DEPTH,
+    "form_max_extra_keys": form_limits.FORM_MAX_EXTRA_KEYS, "form_max_extra_key_chars": form_limits.FORM_MAX_EXTRA_KEY_CHARS,
+    "form_max_extra_value_bytes": form_limits.FORM_MAX_EXTRA_VALUE_BYTES, "form_max_list_items": form_limits.FORM_MAX_LIST_ITEMS,
 }
 
 # Outside strings: a bracket, or a number literal longer than the limit. Strings are matched (and
@@ -202,10 +202,41 @@ class ApiRequest:
 
 def route(method: str, path: str) -> Callable[[RouteFn], RouteFn]:
     def register(fn: RouteFn) -> RouteFn:
-        ROUTES.append((method.upper(), path.replace("{", "<").replace("}", ">"), fn))
+        ROUTES.append((method.upper(), resolver_path(path), fn))
         return fn
 
     return register
+
+
+def resolver_path(path: str) -> str:
+    """`/tickets/{id}` → `/tickets/<id>` (powertools' path syntax)."""
+    return path.replace("{", "<").replace("}", ">")
+
+
+def registered(method: str, path: str, module: str) -> RouteFn:
+    """The handler `module` registers for `method path` (importing it the first time)."""
+    import importlib
+
+    importlib.import_module(module)
+    wanted = (method.upper(), resolver_path(path))
+    for m, p, fn in ROUTES:
+        if (m, p) == wanted:
+            return fn
+    raise LookupError(f"{module} registers no route {method} {path}")
+
+
+def bind_lazy(method: str, path: str, module: str, app: Any, *,
+              created: Callable[[Any], Any]) -> Callable[..., Any]:
+    """An endpoint for `method path` whose handler lives in `module`, imported on first use."""
+    handler: list[Callable[..., Any]] = []
+
+    def endpoint(**params: str) -> Any:
+        if not handler:
+            handler.append(bind(registered(method, path, module), app, created=created))
+        return handler[0](**params)
+
+    endpoint.__name__ = f"{method.lower()}_{re.sub(r'\W+', '_', path).strip('_')}"
+    return endpoint
 
 
 def bind(fn: RouteFn, app: Any, *, created: Callable[[Any], Any]) -> Callable[..., Any]:
