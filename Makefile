@@ -18,13 +18,14 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.deps-stamp-$(CHECKOV_VERSION)
 
-.PHONY: help venv checkov-venv test test-fast lint run bench rules-check clean
+.PHONY: help venv checkov-venv test test-fast lint run bench check rules-check clean
 
 help:
 	@echo "make run          local stack (moto + WeCom sandbox) on 127.0.0.1:$(PORT)"
 	@echo "make test         every test and static check"
 	@echo "make bench        benchmarks (bench/RESULTS.md)"
-	@echo "make rules-check  lint the approval rule sets and run the sample forms"
+	@echo "make check        every config file (file:line: key path), approval rules and samples, and the"
+	@echo "                  people, departments and robots they name against the directory (DIRECTORY=file.yaml)"
 
 venv: $(STAMP)
 
@@ -62,8 +63,10 @@ run: venv
 bench: venv
 	PYTHONPATH=layers/common:. $(PY) -m bench
 
-rules-check: venv
-	PYTHONPATH=layers/common:. $(PY) -m wecom_oa.cli.rules_check
+check: venv
+	PYTHONPATH=layers/common:. $(PY) -m wecom_oa.cli.rules_check $(if $(DIRECTORY),--directory $(DIRECTORY))
+
+rules-check: check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .aws-sam

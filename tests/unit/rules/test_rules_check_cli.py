@@ -8,8 +8,9 @@ from wecom_oa.cli.rules_check import main
 def test_given_the_shipped_rules_when_checked_then_exit_0_and_every_sample_passes(capsys, rules_dir):
     from pathlib import Path
 
-    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "directory.yaml"
-    code = main(["--dir", str(rules_dir), "--directory", str(fixture)])
+    # the company the shipped config names (its other files are checked against it too)
+    demo = Path(__file__).resolve().parents[3] / "local" / "sandbox" / "demo_directory.yaml"
+    code = main(["--dir", str(rules_dir), "--directory", str(demo)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "ok   expense.yaml (expense v1, unique, 2 rows)" in out

@@ -1,4 +1,5 @@
-"""Lint every approval rule file, run the sample forms against them, and check budgets.yaml.
+"""Lint every approval rule file, run the sample forms against them, check budgets.yaml and every
+other configuration file (cli/config_check.py: file, line, key path; people, departments, robots).
 
     python -m wecom_oa.cli.rules_check [--dir DIR] [--directory FILE] [--samples FILE]
 
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 from wecom_oa.approvals.rules_lint import RuleRegistry, load_samples, run_sample
+from wecom_oa.cli.config_check import check_configs
 from wecom_oa.directory import StaticDirectory
 from wecom_oa.errors import ConfigurationError
 from wecom_oa.settings import PACKAGE_DIR, get_settings
@@ -37,9 +39,24 @@ def main(argv: list[str] | None = None) -> int:
     lint_ok = _report_lint(registry)
     samples_ok = _report_samples(registry, directory, args.samples or rules_dir / "samples.yaml")
     budgets_ok = _report_budgets(rules_dir.parent / "budgets.yaml", directory)
-    ok = lint_ok and samples_ok and budgets_ok
+    configs_ok = not check_configs(rules_dir.parent, directory, _robot_names(directory_path))
+    ok = lint_ok and samples_ok and budgets_ok and configs_ok
     print("\nresult: " + ("OK" if ok else "FAILED"))
     return 0 if ok else 1
+
+
+def _robot_names(directory_path: Path) -> set[str]:
+    """The robot names the checked company has: its secret's robot_keys (WECOM_ROBOT_KEYS), else
+    the directory YAML's `robots` (the sandbox company)."""
+    import json
+    import os
+
+    import yaml
+
+    if os.environ.get("WECOM_ROBOT_KEYS"):
+        return set(json.loads(os.environ["WECOM_ROBOT_KEYS"]))
+    data = yaml.safe_load(directory_path.read_text(encoding="utf-8")) or {}
+    return {r["name"] for r in data.get("robots") or [] if isinstance(r, dict) and r.get("name")}
 
 
 def _report_budgets(path: Path, directory: StaticDirectory) -> bool:
