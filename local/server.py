@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -390,10 +391,25 @@ def _drop_connection(request: Any) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
+def _refuse_invalid_config() -> None:
+    """Stop before serving when a configuration file does not load, naming each mistake as
+    `make check` does (a bad file would otherwise answer 500 to every request that reads it)."""
+    from wecom_oa.cli.config_check import load_problems
+    from wecom_oa.settings import get_settings
+
+    problems = load_problems(get_settings().config_dir)
+    if problems:
+        print("configuration is invalid; fix it (`make check` lists every problem):", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
     moto_port = _free_port()
     _prepare_environment(port, moto_port)
+    _refuse_invalid_config()
 
     from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer

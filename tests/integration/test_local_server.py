@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -182,3 +183,22 @@ def test_a_repair_ticket_left_alone_reaches_supervisor_then_director_and_nothing
     _, messages = server.json("GET", "/_sandbox/messages")
     after = len([m for m in messages if ticket["id"] in (m.get("content") or "") and "工单升级" in m["content"]])
     assert after == count
+
+
+def test_an_invalid_config_stops_the_server_before_it_serves_naming_the_line(tmp_path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "layers" / "common" / "wecom_oa" / "config", config)
+    path = config / "ticket_types.yaml"
+    text = path.read_text(encoding="utf-8")
+    line = text[:text.index("type: money,")].count("\n") + 1
+    path.write_text(text.replace("type: money,", "type: moneyy,", 1), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT", "LOCAL_", "WECOM_", "OA_"))}
+    env.update({"PORT": str(_free_port()), "OA_CONFIG_DIR": str(config),
+                "PYTHONPATH": f"{ROOT / 'layers' / 'common'}{os.pathsep}{ROOT}"})
+
+    done = subprocess.run([sys.executable, "-m", "local.server"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert f"ticket_types.yaml:{line}: templates.equipment_repair.fields." in done.stderr
+    assert "ready" not in done.stdout

@@ -80,6 +80,20 @@ def _loaders(config_dir: Path) -> list[tuple[str, Callable[[Path], Any]]]:
             ("digests.yaml", load_digest_config), ("quiet_hours.yaml", load_quiet_hours)]
 
 
+def load_problems(config_dir: Path) -> list[str]:
+    """What stops a configuration file in `config_dir` from loading, one line each (the server
+    refuses to start on any, with these messages)."""
+    problems = []
+    for name, load in _loaders(config_dir):
+        path = config_dir / name
+        if path.exists():
+            try:
+                load(path)
+            except ConfigurationError as exc:
+                problems.append(describe(exc, path))
+    return problems
+
+
 def check_configs(config_dir: Path, directory: Any, robots: set[str]) -> list[str]:
     """Problems of the configuration files in `config_dir` (empty: all load and name known people,
     departments and robots). Prints one line per file."""
