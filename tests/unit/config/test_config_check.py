@@ -81,3 +81,31 @@ def test_given_a_path_past_the_file_then_locate_stops_at_the_deepest_node(tmp_pa
     assert locate(path, "a.b.1.c") == (4, "a.b.1.c")
     assert locate(path, "a.0.1") == (4, "a.b.1")
     assert locate(path, "a.zz.q") == (2, "a.zz.q")  # the value of a, where zz would be
+
+
+def test_given_a_new_summary_time_in_digests_yaml_then_check_says_to_run_make_schedules(config, capsys) -> None:
+    _edit(config / "digests.yaml", "cron(0 18 ? * * *)", "cron(30 17 ? * * *)")
+
+    code, out = _check(config, capsys)
+
+    assert code == 1
+    assert "schedule 'daily-summary' is cron(30 17 ? * * *) Asia/Shanghai, but template.yaml:" in out, out
+    assert "run `make schedules`" in out
+
+
+def test_given_make_schedules_then_the_template_fires_what_digests_yaml_says(config, tmp_path) -> None:
+    from wecom_oa.cli.schedules import TEMPLATE, differences, fired, main
+
+    template = tmp_path / "template.yaml"
+    shutil.copy(TEMPLATE, template)
+    _edit(config / "digests.yaml", "cron(0 18 ? * * *)", "cron(30 17 ? * * *)")
+    before = fired(template.read_text(encoding="utf-8"))
+
+    assert main(["--template", str(template), "--config", str(config / "digests.yaml")]) == 0
+
+    after = fired(template.read_text(encoding="utf-8"))
+    assert after["daily-summary"].expression == "cron(30 17 ? * * *)"
+    assert {k: v for k, v in after.items() if k != "daily-summary"} == \
+        {k: v for k, v in before.items() if k != "daily-summary"}
+    assert differences(template, config / "digests.yaml") == []
+    assert len(before) == 6, "every schedule of the shipped digests.yaml is fired by the template"

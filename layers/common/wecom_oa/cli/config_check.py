@@ -154,6 +154,10 @@ def _references(name: str, config: Any, path: Path, directory: Any, robots: set[
             if getattr(target, "kind", None) == "robot" and ref and not ref.startswith("@") and ref not in robots:
                 line, keys = locate(path, f"{where}.target.ref")
                 out.append(f"{path.name}:{line}: {keys}: unknown robot {ref!r} (robot_keys has {sorted(robots)})")
+        from wecom_oa.cli.schedules import TEMPLATE, differences
+
+        if TEMPLATE.exists():  # the schedules' times: digests.yaml is the source, the template follows
+            out += differences(TEMPLATE, path)
         for field in ("hr_recipients",):
             for userid in getattr(config.reports, field, None) or []:
                 user(userid, f"reports.{field}")
