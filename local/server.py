@@ -24,7 +24,9 @@ Prints one line containing `ready` when it serves.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import socket
 import sys
 import time
@@ -405,7 +407,22 @@ def _refuse_invalid_config() -> None:
         raise SystemExit(2)
 
 
+class _QuietMoto(logging.Filter):
+    """Drop werkzeug's request lines of the embedded moto server (boto3 posts to `/`, Lambda invokes
+    go to `/2015-03-31/…`) and of the product's own calls to the sandbox's WeCom API (they carry the
+    access token; the sandbox records them, `GET /_sandbox/messages` shows what was sent): three
+    quarters of the log were these.
+    The requests people and other systems make stay. LOCAL_VERBOSE=1 keeps every line."""
+
+    _NOISE = re.compile(r'"(?:\S*\[\d+m)*[A-Z]+ (?:/(?:\?\S*)?|/2015-03-31/\S*|/_sandbox/cgi-bin/\S*) HTTP/')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self._NOISE.search(record.getMessage())
+
+
 def main() -> None:
+    if os.environ.get("LOCAL_VERBOSE", "") not in ("1", "true", "yes"):
+        logging.getLogger("werkzeug").addFilter(_QuietMoto())
     port = int(os.environ.get("PORT", "3000"))
     moto_port = _free_port()
     _prepare_environment(port, moto_port)

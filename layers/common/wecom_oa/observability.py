@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 
 from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger(service="wecom-oa", utc=True)
 metrics = Metrics(namespace="WeComOA", service="wecom-oa")
+# An invocation that had nothing to count is normal here (a duplicate callback, a quiet schedule):
+# powertools' "No application metrics to publish" warning would otherwise fill every log stream.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 class SecretRedactor(logging.Filter):
