@@ -208,6 +208,32 @@ def route(method: str, path: str) -> Callable[[RouteFn], RouteFn]:
     return register
 
 
+def encode_cursor(key: dict[str, str] | None) -> str | None:
+    """An opaque page cursor for a list answer (None: no more pages)."""
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode() if key else None
+
+
+def decode_cursor(cursor: str | None, partition: str) -> dict[str, str] | None:
+    """The key `encode_cursor` made, for a page of `partition`; InvalidInput naming `cursor` for
+    anything else (a cursor of another list or month, or not one of ours)."""
+    import base64
+    import binascii
+
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error):
+        key = None
+    if not (isinstance(key, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in key.items())
+            and partition in key.values()):
+        raise InvalidInput("cursor: not a cursor of this list (pass next_cursor of the previous page as it is)",
+                           details=[{"field": "cursor", "problem": "not a cursor of this list"}])
+    return key
+
+
 def resolver_path(path: str) -> str:
     """`/tickets/{id}` → `/tickets/<id>` (powertools' path syntax)."""
     return path.replace("{", "<").replace("}", ">")

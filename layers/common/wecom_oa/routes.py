@@ -15,6 +15,7 @@ ROUTE_MODULES: list[tuple[str, str, str]] = [
     ("GET", "/tickets", "wecom_oa.tickets.service"),
     ("POST", "/notices", "wecom_oa.notices.service"),
     ("GET", "/notices/{id}", "wecom_oa.notices.service"),
+    ("GET", "/notices", "wecom_oa.notices.service"),
     ("POST", "/tasks", "wecom_oa.tasks.service"),
     ("GET", "/tasks/{id}", "wecom_oa.tasks.service"),
     ("POST", "/tasks/{id}/done", "wecom_oa.tasks.service"),

@@ -267,6 +267,23 @@ class DynamoTable:
                 return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
+    def query_page(self, pk_value: str, *, index: str | None = None, ascending: bool = True, limit: int,
+                   start: Mapping[str, str] | None = None) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One page of a partition: up to `limit` items after `start` (a key this method returned),
+        and the key to continue from (None at the end). Reads are proportional to the page."""
+        pk_name = "pk" if index is None else f"{index}pk"
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "KeyConditionExpression": "#pk = :pk", "ExpressionAttributeNames": {"#pk": pk_name},
+            "ExpressionAttributeValues": {":pk": to_dynamo(pk_value)}, "ScanIndexForward": ascending, "Limit": limit,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        if start:
+            kwargs["ExclusiveStartKey"] = {k: {"S": str(v)} for k, v in start.items()}
+        resp = self._call("query", **kwargs)
+        last = resp.get("LastEvaluatedKey")
+        return [from_dynamo(raw) for raw in resp.get("Items", [])], ({k: v["S"] for k, v in last.items()} if last else None)
+
     # -- writes ------------------------------------------------------------------------------
     def put(self, item: Mapping[str, Any]) -> None:
         self._call("put_item", TableName=self.name, Item=_serialize_item(item))

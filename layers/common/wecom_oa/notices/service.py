@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wecom_oa import wiring
 from wecom_oa.api import ApiRequest, route
@@ -253,6 +253,39 @@ def get_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
 
 
 LISTED = 1000
+LIST_LIMIT_MAX = 100
+
+
+class NoticeListQuery(BaseModel):
+    """GET /notices query: the month (company time) and one page of it, newest first."""
+
+    model_config = ConfigDict(extra="forbid")
+    month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    limit: int = Field(20, ge=1, le=LIST_LIMIT_MAX)
+    cursor: str | None = Field(None, max_length=1000)
+
+
+@route("GET", "/notices")
+def list_notices(request: ApiRequest) -> tuple[int, dict[str, Any]]:
+    """The notices published in a month (default: this one), newest first, `limit` per page with
+    an opaque `next_cursor`; each with its acknowledgement counts (from the notice's own counters)."""
+    from wecom_oa.api import decode_cursor, encode_cursor
+    from wecom_oa.notices.store import list_month
+    from wecom_oa.validation import parse
+
+    query = parse(NoticeListQuery, request.query)
+    month = query.month or list_month(get_clock().now(), ZoneInfo(get_settings().default_timezone))
+    items, last = repository().list_page(month, query.limit, decode_cursor(query.cursor, f"NOTICELIST#{month}"))
+    notices = []
+    for meta in items:
+        notice = meta.get("notice") or {}
+        recipients, acknowledged = int(meta.get("recipient_count", 0)), int(meta.get("acknowledged", 0))
+        notices.append({"id": notice.get("id"), "title": notice.get("title"), "sender": notice.get("sender"),
+                        "created_at": notice.get("created_at"), "ack_deadline": notice.get("ack_deadline"),
+                        "status": meta.get("status", "sent"), "closed": bool(meta.get("closed")),
+                        "recipients": recipients, "acknowledged": acknowledged,
+                        "ack_rate": _rate(acknowledged, recipients)})
+    return 200, {"month": month, "notices": notices, "next_cursor": encode_cursor(last)}
 
 
 def _by_region(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from wecom_oa.aws.dynamo import GSI_OPEN, DynamoTable, Keys, to_dynamo
+from wecom_oa.aws.dynamo import GSI_LOOKUP, GSI_OPEN, DynamoTable, Keys, to_dynamo
 from wecom_oa.clock import utc_iso
 from wecom_oa.errors import Conflict, Forbidden, NotFound
 from wecom_oa.notices.domain import FollowupState, Notice
@@ -36,6 +36,27 @@ def _region_key(notice_id: str, region: int) -> dict[str, str]:
     return {"pk": f"NOTICEREGION#{notice_id}", "sk": f"REGION#{region}"}
 
 
+def list_month(moment: datetime, tz: Any) -> str:
+    """The month (company time, `2026-05`) a notice created at `moment` is listed under."""
+    return moment.astimezone(tz).strftime("%Y-%m")
+
+
+def list_keys(notice: Notice) -> dict[str, str]:
+    """gsi2 keys listing the notice under its month, newest last: `NOTICELIST#2026-05` /
+    `{created UTC}#{id}` (`GET /notices` reads one page of a month)."""
+    from zoneinfo import ZoneInfo
+
+    from wecom_oa.clock import get_clock
+    from wecom_oa.settings import get_settings
+
+    created = notice.created_at or get_clock().now()
+    month = list_month(created, ZoneInfo(get_settings().default_timezone))
+    return {"gsi2pk": f"{LIST_PREFIX}{month}", "gsi2sk": f"{utc_iso(created)}#{notice.id}"}
+
+
+LIST_PREFIX = "NOTICELIST#"
+
+
 class NoticeRepository:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
@@ -48,6 +69,7 @@ class NoticeRepository:
         deadline = utc_iso(notice.ack_deadline)
         self.table.put_new({
             **Keys.notice(notice.id), **Keys.open_index(KIND, None, deadline, notice.id),
+            **list_keys(notice),
             "entity": "notice", "version": 1, "recipient_count": len(departments), "acknowledged": 0,
             "status": "sending" if sending else "sent", "sent_batch": {},
             "notice": notice.model_dump(mode="json"), "followup": FollowupState().model_dump(mode="json"),
@@ -107,6 +129,15 @@ class NoticeRepository:
             while pending:
                 resp = self.table._call("batch_write_item", RequestItems={self.table.name: pending})
                 pending = resp.get("UnprocessedItems", {}).get(self.table.name, [])
+
+    def list_page(self, month: str, limit: int, start: Mapping[str, str] | None
+                  ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One page of the notices created in `month` (`2026-05`), newest first: their META items (the
+        lookup index holds keys only, so one read per listed notice: reads ∝ the page)."""
+        keys, last = self.table.query_page(f"{LIST_PREFIX}{month}", index=GSI_LOOKUP, ascending=False, limit=limit,
+                                           start=start)
+        items = [self.table.get({"pk": k["pk"], "sk": k["sk"]}) for k in keys]
+        return [i for i in items if i is not None], last
 
     def get(self, notice_id: str) -> tuple[Notice, dict[str, Any]]:
         """The notice and its META item. Raises NotFound."""
