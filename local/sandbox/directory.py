@@ -3,6 +3,7 @@
 File shape (see `demo_directory.yaml`, the default):
 
     corp_name: 星辰科技有限公司
+    legacy_contact_fields: false  # true: user/get answers like an app created before 2022-06-20
     vacation_types: [{id: 1, key: annual, name: 年假}, {id: 4, key: comp_time, name: 调休, hours_per_day: 8}]
     departments:    [{id, name, parentid, leaders: [userid]}]
     users:          [{userid, name, departments, main_department, direct_leader, position, status,
@@ -10,6 +11,11 @@ File shape (see `demo_directory.yaml`, the default):
     tags:           [{tagid, tagname, userids, partyids}]
     robots:         [{name, key, chat}]                              # group-robot webhook keys
     approval_templates: [{template_id, name}]                        # sp_name of oa/applyevent forms
+
+`mobile`, `email` and `gender` are kept in the file but user/get and user/list return them only
+when `legacy_contact_fields` is true: WeCom stopped giving them (and avatar, biz_mail, qr_code,
+address) to self-built apps created on or after 2022-06-20 (official doc 90196), and the default
+sandbox app is such an app.
 
 Vacation balances are in days (a bare number means "assigned, nothing used"); the API answers in
 seconds like WeCom: 86 400 s per day, or `hours_per_day` × 3600 s for an hourly type. Cross references (leaders, parents, tag members, vacation
@@ -112,6 +118,7 @@ class SandboxDirectoryFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     corp_name: str = "沙箱企业"
+    legacy_contact_fields: bool = False
     vacation_types: list[VacationType] = Field(default_factory=lambda: list(_DEFAULT_VACATION_TYPES))
     departments: list[Department] = Field(min_length=1)
     users: list[SandboxUser] = Field(min_length=1)
@@ -172,6 +179,7 @@ class SandboxExtras:
     """What the sandbox knows beyond the `Directory` port."""
 
     corp_name: str = "沙箱企业"
+    legacy_contact_fields: bool = False  # user/get answers like an app created before 2022-06-20
     profiles: dict[str, SandboxUser] = field(default_factory=dict)
     vacation_types: tuple[VacationType, ...] = tuple(_DEFAULT_VACATION_TYPES)
     robots: tuple[Robot, ...] = ()
@@ -209,6 +217,7 @@ def company_from_mapping(data: Any, source: str = "<mapping>") -> SandboxCompany
     directory = StaticDirectory([u.base() for u in parsed.users], parsed.departments, parsed.tags)
     extras = SandboxExtras(
         corp_name=parsed.corp_name,
+        legacy_contact_fields=parsed.legacy_contact_fields,
         profiles={u.userid: u for u in parsed.users},
         vacation_types=tuple(parsed.vacation_types),
         robots=tuple(parsed.robots),

@@ -1,14 +1,27 @@
-"""Validation of message bodies, as strict as WeCom (stricter where WeCom silently truncates).
+"""Validation of message bodies, as strict as WeCom, and WeCom's truncation where it truncates.
 
 Every function raises `ApiError` with the errcode WeCom uses and an errmsg naming the field.
-Byte limits are UTF-8 bytes (PROTOCOL.md §3.2–3.5). Text that WeCom would truncate is rejected
-with 45002 instead, so the product's own splitting is exercised in local mode.
+Byte limits are UTF-8 bytes (PROTOCOL.md §3.2–3.5). Per field:
+
+- message/send `text.content` over 2048 bytes: truncated to 2048 bytes, never inside a character
+  (PROTOCOL.md §3.2 "truncated beyond");
+- message/send `textcard`: title over 128 bytes and description over 512 bytes truncated, btntxt
+  over 4 characters truncated to 4 (the official message/send page, doc 90236: "超过会自动截断" /
+  "超过自动截断"; PROTOCOL.md §3.2 gives only the limits);
+- markdown (app 2048, robot 4096 bytes), robot text (2048), app-chat text and text cards: rejected
+  with 45002 (the documents give a limit and say nothing of truncation);
+- template-card text fields: not limited (WeCom's page only *recommends* lengths); task_id and
+  button keys are (42014, 45002).
+
+What was delivered (the truncated text) is what the sandbox records; `Truncated.fields` names what
+was cut.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from dataclasses import field as _field
 from typing import Any
 
 from local.sandbox.errcodes import ApiError, Err
@@ -62,17 +75,33 @@ def object_list(obj: dict[str, Any], field: str, where: str, low: int, high: int
     return value
 
 
-def content(body: dict[str, Any], msgtype: str, limit: int) -> str:
-    """`body[msgtype].content`: empty → 44004, over `limit` bytes → 45002."""
+def truncate_utf8(text: str, limit: int) -> str:
+    """The longest prefix of `text` of at most `limit` UTF-8 bytes (never half a character)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+@dataclass
+class Truncated:
+    """The names of the fields WeCom would have cut (`text.content`, `textcard.title`, …)."""
+
+    fields: list[str] = _field(default_factory=list)
+
+    def cut(self, value: str, name: str, limit: int) -> str:
+        if utf8_len(value) <= limit:
+            return value
+        self.fields.append(name)
+        return truncate_utf8(value, limit)
+
+
+def content(body: dict[str, Any], msgtype: str, limit: int, *, truncated: Truncated | None = None) -> str:
+    """`body[msgtype].content`: empty → 44004; over `limit` bytes → truncated when `truncated` is
+    given (the delivered text is returned and the field noted), else 45002."""
     value = section(body, msgtype).get("content")
     if not isinstance(value, str) or not value.strip():
         raise ApiError(Err.EMPTY_CONTENT, f"empty content: {msgtype}.content")
-    size = utf8_len(value)
-    if size > limit:
-        raise ApiError(
-            Err.CONTENT_TOO_LARGE,
-            f"content size out of limit: {msgtype}.content is {size} bytes, at most {limit}",
-        )
+    if truncated is not None:
+        return truncated.cut(value, f"{msgtype}.content", limit)
+    _byte_limit(value, f"{msgtype}.content", limit)
     return value
 
 
@@ -82,15 +111,28 @@ def _byte_limit(value: str, field: str, limit: int) -> None:
         raise ApiError(Err.CONTENT_TOO_LARGE, f"content size out of limit: {field} is {size} bytes, at most {limit}")
 
 
-def textcard(body: dict[str, Any]) -> dict[str, Any]:
+def textcard(body: dict[str, Any], *, truncated: Truncated | None = None) -> dict[str, Any]:
+    """The text card as delivered: over-long title, description and btntxt truncated when
+    `truncated` is given (message/send), else rejected (45002 / 40058)."""
     card = section(body, "textcard")
-    _byte_limit(required_str(card, "title", "textcard"), "textcard.title", TEXTCARD_TITLE_LIMIT)
-    _byte_limit(required_str(card, "description", "textcard"), "textcard.description", TEXTCARD_DESCRIPTION_LIMIT)
+    title = required_str(card, "title", "textcard")
+    description = required_str(card, "description", "textcard")
     required_str(card, "url", "textcard")
     btntxt = card.get("btntxt")
-    if btntxt is not None and (not isinstance(btntxt, str) or len(btntxt) > TEXTCARD_BTNTXT_CHARS):
+    if btntxt is not None and not isinstance(btntxt, str):
         raise _invalid("textcard.btntxt", f"string of at most {TEXTCARD_BTNTXT_CHARS} characters")
-    return card
+    if truncated is None:
+        _byte_limit(title, "textcard.title", TEXTCARD_TITLE_LIMIT)
+        _byte_limit(description, "textcard.description", TEXTCARD_DESCRIPTION_LIMIT)
+        if btntxt is not None and len(btntxt) > TEXTCARD_BTNTXT_CHARS:
+            raise _invalid("textcard.btntxt", f"string of at most {TEXTCARD_BTNTXT_CHARS} characters")
+        return card
+    delivered = {**card, "title": truncated.cut(title, "textcard.title", TEXTCARD_TITLE_LIMIT),
+                 "description": truncated.cut(description, "textcard.description", TEXTCARD_DESCRIPTION_LIMIT)}
+    if btntxt is not None and len(btntxt) > TEXTCARD_BTNTXT_CHARS:
+        truncated.fields.append("textcard.btntxt")
+        delivered["btntxt"] = btntxt[:TEXTCARD_BTNTXT_CHARS]
+    return delivered
 
 
 def task_id(value: Any) -> str:

@@ -11,9 +11,15 @@ oa/getapprovaldetail, oa/getapprovalinfo, oa/vacation/getcorpconf|getuservacatio
 oa/journal/get_record_list|get_record_detail (`local.sandbox.journals`); user/get,
 user/list, user/simplelist, department/list, department/get, tag/get, tag/list.
 Errcodes and the choices made where WeCom's are undocumented: `local.sandbox.errcodes`.
-Deliberate differences from WeCom: text over its byte limit is rejected (45002), not truncated;
-per-member delivery quotas (30/min, silently dropped) are not modelled; the `invalid*` fields of
-message/send are present only when non-empty.
+Over-long text is truncated where WeCom truncates (message/send text and text cards) and rejected
+with 45002 where WeCom gives only a limit (`local.sandbox.payloads`); the record holds what was
+delivered. Directory answers carry only what a self-built app created after 2022-06-20 gets (no
+mobile, gender, email, biz_mail, avatar, qr_code, address) unless the company opts in with
+`legacy_contact_fields: true`. A path the sandbox does not serve answers HTTP 501 with the
+sandbox-only errcode 9990501, never a WeCom permission error. Every errmsg has WeCom's shape
+(`reason, hint: [...], from ip: ..., more info at ...?e=<errcode>`).
+Deliberate differences from WeCom: per-member delivery quotas (30/min, silently dropped) are not
+modelled; the `invalid*` fields of message/send are present only when non-empty.
 
 Inspection (for the local server and the callback simulator): `calls()`, `messages()` (newest
 last), `card_by_task_id()`, `issue_click_response_code()`, `approval()`, `decide_approval()`,
@@ -37,7 +43,7 @@ from typing import Any
 from local.sandbox import faults, payloads
 from local.sandbox.approvals import ApprovalStore
 from local.sandbox.directory import SandboxCompany, SandboxExtras
-from local.sandbox.errcodes import ApiError, Err
+from local.sandbox.errcodes import ApiError, Err, wecom_errmsg, wecom_hint
 from local.sandbox.journals import JournalStore
 from wecom_oa.clock import Clock
 from wecom_oa.directory import StaticDirectory, User
@@ -50,7 +56,6 @@ MAX_TOUSER, MAX_TOPARTY, MAX_TOTAG = 1000, 100, 100
 APPCHAT_MEMBERS = (2, 2000)
 APPCHAT_NAME_CHARS = 50
 _CHATID = re.compile(r"^[0-9A-Za-z]{1,32}$")
-_MORE_INFO = "more info at https://open.work.weixin.qq.com/devtool/query?e={code}"
 _REDACTED = "***"
 
 Handler = Callable[[dict[str, str], dict[str, Any]], dict[str, Any]]
@@ -127,9 +132,14 @@ class WeComSandbox:
         clock: Clock,
         *,
         extras: SandboxExtras | None = None,
+        legacy_contact_fields: bool | None = None,
     ) -> None:
         self._directory = directory
         self._extras = extras or SandboxExtras()
+        # True: answer user/get like an app created before 2022-06-20 (mobile, email, gender, ...).
+        # None: as the company file says (`legacy_contact_fields`, default off).
+        self._legacy_contact_fields = (self._extras.legacy_contact_fields if legacy_contact_fields is None
+                                       else legacy_contact_fields)
         self._corp_id = corp_id
         self._secret = corp_secret
         self._agent_id = int(agent_id)
@@ -151,9 +161,11 @@ class WeComSandbox:
 
     @classmethod
     def from_company(
-        cls, company: SandboxCompany, corp_id: str, corp_secret: str, agent_id: int, clock: Clock
+        cls, company: SandboxCompany, corp_id: str, corp_secret: str, agent_id: int, clock: Clock, *,
+        legacy_contact_fields: bool | None = None,
     ) -> WeComSandbox:
-        return cls(company.directory, corp_id, corp_secret, agent_id, clock, extras=company.extras)
+        return cls(company.directory, corp_id, corp_secret, agent_id, clock, extras=company.extras,
+                   legacy_contact_fields=legacy_contact_fields)
 
     def _build_routes(self) -> dict[str, _Route]:
         get, post = "GET", "POST"
@@ -184,12 +196,17 @@ class WeComSandbox:
     # -- entry point ----------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
-        """Answer one API call: HTTP 200 and a JSON object with errcode and errmsg. An injected
-        transport fault (`self.faults`, local/sandbox/faults.py) raises `InjectedFault` instead."""
+        """Answer one API call: HTTP 200 and a JSON object with errcode and errmsg (HTTP 501 for a
+        path the sandbox does not implement). An injected transport fault (`self.faults`,
+        local/sandbox/faults.py) raises `InjectedFault` instead."""
         path = path.strip("/")
         fault = self.faults.take(path, body, after=False)
         if fault is not None:
-            return 200, faults.apply(fault)
+            answer = faults.apply(fault)
+            with self._lock:
+                hint = wecom_hint(int(self._clock.now().timestamp()), len(self._calls) + 1, path, answer["errcode"])
+            answer["errmsg"] = wecom_errmsg(answer["errmsg"], answer["errcode"], hint)
+            return 200, answer
         status, response = self._handle(method, path, query, body)
         fault = self.faults.take(path, body, after=True)
         if fault is not None:
@@ -206,15 +223,21 @@ class WeComSandbox:
                 payload = _json_object(body) if route.method == "POST" else {}
                 response = {"errcode": 0, "errmsg": "ok", **route.handler(query, payload)}
             except ApiError as exc:
-                errmsg = f"{exc.errmsg}, {_MORE_INFO.format(code=int(exc.errcode))}"
+                status = exc.status
+                hint = wecom_hint(int(self._clock.now().timestamp()), len(self._calls) + 1, path, int(exc.errcode))
+                errmsg = wecom_errmsg(exc.errmsg, int(exc.errcode), hint, prefix=exc.prefix)
                 response = {"errcode": int(exc.errcode), "errmsg": errmsg, **exc.extra}
+            else:
+                status = 200
             self._record_call(method, path, query, payload, response)
-            return 200, copy.deepcopy(response)
+            return status, copy.deepcopy(response)
 
     def _route(self, method: str, path: str) -> _Route:
         route = self._routes.get(path)
         if route is None:
-            raise ApiError(Err.API_UNAUTHORIZED, f"api unauthorized: invalid api {path!r} (not served by the sandbox)")
+            raise ApiError(Err.SANDBOX_NOT_IMPLEMENTED, f"not implemented in the sandbox: the local WeCom sandbox "
+                           f"does not implement api {path!r} (sandbox-only errcode, not a WeCom permission error)",
+                           status=501)
         if method.upper() != route.method:
             code = Err.REQUIRE_GET if route.method == "GET" else Err.REQUIRE_POST
             raise ApiError(code, f"require {route.method} method: {path}")
@@ -231,8 +254,9 @@ class WeComSandbox:
         """Every accepted message and card update, oldest first (newest last).
 
         Keys: seq, at (ISO UTC), api, msgtype, recipients {touser, toparty, totag, userids, all} (each
-        expanded to active userids), content (text/markdown) or card (textcard/template_card/news),
-        task_id, response_code, msgid, chatid, robot (robot name), replace_name (button updates).
+        expanded to active userids), content (text/markdown) or card (textcard/template_card/news)
+        as delivered (after WeCom's truncation), task_id, response_code, msgid, chatid, robot (robot
+        name), replace_name (button updates), truncated (the fields WeCom cut, e.g. `text.content`).
         """
         with self._lock:
             return copy.deepcopy(self._messages)
@@ -371,10 +395,13 @@ class WeComSandbox:
             return {"msgid": same}
         message = self._new_message("message/send", msgtype, recipients)
         info: payloads.CardInfo | None = None
-        if msgtype in ("text", "markdown"):
-            message["content"] = payloads.content(body, msgtype, payloads.TEXT_LIMIT)
+        cut = payloads.Truncated()
+        if msgtype == "text":  # WeCom truncates text beyond 2048 bytes (PROTOCOL.md §3.2)
+            message["content"] = payloads.content(body, msgtype, payloads.TEXT_LIMIT, truncated=cut)
+        elif msgtype == "markdown":  # a limit without truncation: 45002
+            message["content"] = payloads.content(body, msgtype, payloads.APP_MARKDOWN_LIMIT)
         elif msgtype == "textcard":
-            message["card"] = payloads.textcard(body)
+            message["card"] = payloads.textcard(body, truncated=cut)
         elif msgtype == "template_card":
             info = payloads.template_card(body)
             if info.task_id is not None and info.task_id in self._cards:
@@ -385,6 +412,7 @@ class WeComSandbox:
                            "textcard and template_card")
         if not recipients.userids:
             raise ApiError(Err.ALL_RECIPIENTS_INVALID, "user & party & tag all invalid", **recipients.invalid_fields())
+        message["truncated"] = cut.fields
         result: dict[str, Any] = {**recipients.invalid_fields(), "msgid": message["msgid"]}
         if info is not None and info.task_id is not None:
             if info.callback_capable:
@@ -640,16 +668,23 @@ class WeComSandbox:
         return user
 
     def _user_json(self, user: User) -> dict[str, Any]:
-        profile = self._extras.profiles.get(user.userid)
+        """user/get (and user/list) fields. Since 2022-06-20 WeCom no longer gives a newly created
+        self-built app 头像、性别、手机、邮箱、企业邮箱、员工个人二维码、地址 (official doc 90196);
+        those appear only for a company configured as an older app (`legacy_contact_fields`)."""
         leads = [1 if user.userid in self._directory.department(d).leaders else 0 for d in user.departments]
-        return {
+        answer: dict[str, Any] = {
             "userid": user.userid, "name": user.name, "department": list(user.departments),
-            "order": [0] * len(user.departments), "position": user.position,
-            "mobile": profile.mobile if profile else "", "gender": profile.gender if profile else "0",
-            "email": profile.email if profile else "", "is_leader_in_dept": leads,
-            "direct_leader": list(user.direct_leader), "avatar": "", "status": user.status,
-            "main_department": user.department,
+            "order": [0] * len(user.departments), "position": user.position, "is_leader_in_dept": leads,
+            "direct_leader": list(user.direct_leader), "status": user.status, "main_department": user.department,
         }
+        if self._legacy_contact_fields:
+            profile = self._extras.profiles.get(user.userid)
+            answer.update({
+                "mobile": profile.mobile if profile else "", "gender": profile.gender if profile else "0",
+                "email": profile.email if profile else "", "biz_mail": "", "avatar": "", "thumb_avatar": "",
+                "qr_code": "", "address": "",
+            })
+        return answer
 
     def _user_get(self, query: dict[str, str], _body: dict[str, Any]) -> dict[str, Any]:
         return self._user_json(self._lookup_user(query.get("userid")))
@@ -734,7 +769,7 @@ class WeComSandbox:
             "seq": len(self._messages) + 1, "at": self._now_iso(), "api": api, "msgtype": msgtype,
             "recipients": recipients.record(), "content": None, "card": None, "task_id": None,
             "response_code": None, "msgid": secrets.token_urlsafe(24), "chatid": None, "robot": None,
-            "replace_name": None,
+            "replace_name": None, "truncated": [],
         }
 
     def _record_call(
@@ -783,7 +818,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError):
         value = None
     if not isinstance(value, dict):
-        raise ApiError(Err.DATA_FORMAT, "data format error, hint: Warning: wrong json format.")
+        raise ApiError(Err.DATA_FORMAT, "data format error", prefix="Warning: wrong json format.")
     return value
 
 

@@ -78,6 +78,17 @@ def api(sandbox: WeComSandbox) -> Api:
     return Api(sandbox)
 
 
+@pytest.fixture
+def make_api(company: SandboxCompany, clock: ManualClock):
+    """An `Api` over another sandbox: `make_api(company=..., legacy_contact_fields=...)`."""
+
+    def make(*, company: SandboxCompany = company, legacy_contact_fields: bool | None = None) -> Api:
+        return Api(WeComSandbox.from_company(company, CORP_ID, SECRET, AGENT_ID, clock,
+                                             legacy_contact_fields=legacy_contact_fields))
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def _cards() -> dict[str, dict[str, Any]]:
     return json.loads(CARDS_FILE.read_text(encoding="utf-8"))

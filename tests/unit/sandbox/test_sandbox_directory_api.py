@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from local.sandbox.directory import company_from_mapping
+
 
 def test_given_user_when_getting_then_wecom_fields(api):
     body = api.get("user/get", userid="cfo")
@@ -17,11 +19,45 @@ def test_given_user_when_getting_then_wecom_fields(api):
     assert body["status"] == 1
 
 
-def test_given_profile_when_getting_user_then_contact_fields_from_yaml(api):
+CONTACT_FIELDS = {"mobile", "gender", "email", "biz_mail", "avatar", "thumb_avatar", "qr_code", "address"}
+
+
+def test_given_app_created_after_2022_when_getting_user_then_no_contact_fields(api):
     body = api.get("user/get", userid="BOSS")
+
+    assert body["errcode"] == 0
+    assert not CONTACT_FIELDS & set(body)
+    assert set(body) == {"errcode", "errmsg", "userid", "name", "department", "order", "position",
+                         "is_leader_in_dept", "direct_leader", "status", "main_department"}
+
+
+@pytest.mark.parametrize("path", ["user/list", "user/simplelist"])
+def test_given_app_created_after_2022_when_listing_users_then_no_contact_fields(api, path):
+    users = api.get(path, department_id=1, fetch_child=1)["userlist"]
+
+    assert users
+    assert all(not CONTACT_FIELDS & set(u) for u in users)
+
+
+def test_given_legacy_contact_fields_flag_when_getting_user_then_contact_fields_from_yaml(make_api):
+    body = make_api(legacy_contact_fields=True).get("user/get", userid="BOSS")
 
     assert (body["userid"], body["mobile"], body["email"], body["gender"]) == (
         "boss", "13900000001", "boss@example.com", "1")
+    assert set(body) >= CONTACT_FIELDS
+
+
+@pytest.mark.parametrize(("legacy", "has_mobile"), [(True, True), (False, False), (None, False)])
+def test_given_legacy_contact_fields_in_yaml_when_getting_user_then_contact_fields_only_when_true(
+        make_api, legacy, has_mobile):
+    data = {"departments": [{"id": 1, "name": "公司"}],
+            "users": [{"userid": "a", "name": "甲", "departments": [1], "mobile": "13800000000"}]}
+    if legacy is not None:
+        data["legacy_contact_fields"] = legacy
+    api = make_api(company=company_from_mapping(data))
+
+    assert ("mobile" in api.get("user/get", userid="a")) is has_mobile
+    assert ("mobile" in api.get("user/list", department_id=1)["userlist"][0]) is has_mobile
 
 
 @pytest.mark.parametrize("userid", ["ghost", None])

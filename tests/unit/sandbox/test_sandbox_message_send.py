@@ -113,12 +113,25 @@ def test_given_empty_text_when_sending_then_44004(api, content):
     assert api.send(msgtype="text", text={"content": content}, touser="dev1")["errcode"] == 44004
 
 
-@pytest.mark.parametrize("msgtype", ["text", "markdown"])
-def test_given_content_of_2048_bytes_when_sending_then_accepted_and_2049_rejected_not_truncated(api, msgtype):
+def test_given_text_over_2048_bytes_when_sending_then_truncated_like_wecom_and_recorded_as_delivered(api):
     exact = "审" * 682 + "ab"  # 682 × 3 + 2 = 2048 UTF-8 bytes
-    assert api.send(msgtype=msgtype, touser="dev1", **{msgtype: {"content": exact}})["errcode"] == 0
+    assert api.send(msgtype="text", touser="dev1", text={"content": exact})["errcode"] == 0
 
-    body = api.send(msgtype=msgtype, touser="dev1", **{msgtype: {"content": exact + "c"}})
+    body = api.send(msgtype="text", touser="dev1", text={"content": exact + "c"})
+    split = api.send(msgtype="text", touser="dev1", text={"content": "a" + "审" * 683})  # 2050 bytes
+
+    assert body["errcode"] == 0 and split["errcode"] == 0
+    first, second, third = api.sandbox.messages()
+    assert (first["content"], first["truncated"]) == (exact, [])
+    assert (second["content"], second["truncated"]) == (exact, ["text.content"])
+    assert third["content"] == "a" + "审" * 682  # 2047 bytes: a character is never cut in half
+
+
+def test_given_markdown_over_2048_bytes_when_sending_then_45002_not_truncated(api):
+    exact = "审" * 682 + "ab"
+    assert api.send(msgtype="markdown", touser="dev1", markdown={"content": exact})["errcode"] == 0
+
+    body = api.send(msgtype="markdown", touser="dev1", markdown={"content": exact + "c"})
 
     assert body["errcode"] == 45002
     assert "2049" in body["errmsg"]
@@ -127,10 +140,15 @@ def test_given_content_of_2048_bytes_when_sending_then_accepted_and_2049_rejecte
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(min_size=1, max_size=900).filter(lambda s: s.strip()))
-def test_property_text_accepted_iff_utf8_size_within_2048_bytes(api, text):
-    body = api.send_text(text * 3)
+def test_property_text_delivered_as_longest_prefix_within_2048_bytes(api, text):
+    sent = text * 3
+    body = api.send_text(sent)
 
-    assert (body["errcode"] == 0) is (len((text * 3).encode("utf-8")) <= 2048)
+    delivered = api.sandbox.messages()[-1]["content"]
+    assert body["errcode"] == 0
+    assert sent.startswith(delivered)
+    assert len(delivered.encode("utf-8")) <= 2048
+    assert delivered == sent or len((sent[: len(delivered) + 1]).encode("utf-8")) > 2048
 
 
 def test_given_textcard_when_sending_then_recorded_as_card(api):
@@ -143,9 +161,25 @@ def test_given_textcard_when_sending_then_recorded_as_card(api):
 
 
 @pytest.mark.parametrize(
+    ("change", "delivered", "field"),
+    [({"title": "标" * 43}, {"title": "标" * 42}, "textcard.title"),  # 129 bytes → 126 (whole characters)
+     ({"description": "述" * 171}, {"description": "述" * 170}, "textcard.description"),  # 513 → 510
+     ({"btntxt": "五个字按钮"}, {"btntxt": "五个字按"}, "textcard.btntxt")],  # at most 4 characters
+)
+def test_given_textcard_over_limits_when_sending_then_truncated_like_wecom(api, change, delivered, field):
+    card = {"title": "t", "description": "d", "url": "https://e.com", **change}
+
+    body = api.send(msgtype="textcard", textcard=card, touser="dev1")
+
+    assert body["errcode"] == 0
+    message = api.sandbox.messages()[-1]
+    assert message["card"] == {**card, **delivered}
+    assert message["truncated"] == [field]
+
+
+@pytest.mark.parametrize(
     ("change", "errcode"),
-    [({"url": None}, 40058), ({"title": "标" * 43}, 45002), ({"description": "述" * 171}, 45002),
-     ({"btntxt": "五个字按钮"}, 40058)],
+    [({"url": None}, 40058), ({"title": None}, 40058), ({"description": ""}, 40058), ({"btntxt": 5}, 40058)],
 )
 def test_given_invalid_textcard_when_sending_then_rejected(api, change, errcode):
     card = {"title": "t", "description": "d", "url": "https://e.com"}
@@ -170,5 +204,5 @@ def test_given_messages_when_listing_then_record_shape_newest_last(api, clock):
         "seq": 2, "at": "2026-03-02T01:01:00.000Z", "api": "message/send", "msgtype": "markdown",
         "recipients": {"touser": [], "toparty": ["cfo"], "totag": [], "userids": ["cfo"], "all": False},
         "content": "**第二条**", "card": None, "task_id": None, "response_code": None,
-        "msgid": second["msgid"], "chatid": None, "robot": None, "replace_name": None,
+        "msgid": second["msgid"], "chatid": None, "robot": None, "replace_name": None, "truncated": [],
     }

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
 
+from local.sandbox.errcodes import Err
 from local.sandbox.wecom_api import TOKEN_TTL_SECONDS
+from wecom_oa.wecom import errors as client_errors
+from wecom_oa.wecom.errors import SANDBOX_NOT_IMPLEMENTED
 
 
 @pytest.mark.parametrize(
@@ -66,11 +70,22 @@ def test_given_revoked_tokens_when_calling_then_40014_like_an_early_invalidation
     assert api.get("department/list")["errcode"] == 40014
 
 
-def test_given_unknown_path_when_called_then_48001_invalid_api(api):
-    body = api.post("message/sendx", {"agentid": api.agent_id})
+@pytest.mark.parametrize(("method", "path"), [("POST", "message/sendx"), ("GET", "user/getuserdetail"),
+                                              ("POST", "message/recall")])
+def test_given_unknown_path_when_called_then_http_501_sandbox_not_implemented_not_a_wecom_permission_error(
+        api, method, path):
+    status, body = api.sandbox.handle(method, path, {"access_token": api.token}, b"{}")
 
-    assert body["errcode"] == 48001
-    assert "message/sendx" in body["errmsg"]
+    assert status == 501
+    assert body["errcode"] == SANDBOX_NOT_IMPLEMENTED == 9990501
+    assert body["errcode"] not in (48001, 48002, 60011, 301002)  # WeCom's permission errors
+    assert f"does not implement api '{path}'" in body["errmsg"]
+    assert "sandbox" in body["errmsg"]
+    assert api.sandbox.calls()[-1]["errcode"] == 9990501
+
+
+def test_given_sandbox_and_client_when_comparing_not_implemented_errcode_then_the_same():
+    assert int(Err.SANDBOX_NOT_IMPLEMENTED) == client_errors.SANDBOX_NOT_IMPLEMENTED
 
 
 @pytest.mark.parametrize(("method", "path", "errcode"), [("POST", "gettoken", 43001), ("GET", "message/send", 43002)])
@@ -110,6 +125,61 @@ def test_given_errmsg_when_error_then_points_to_wecom_errcode_lookup(api):
     body = api.get("department/list", access_token="x")
 
     assert body["errmsg"].endswith("devtool/query?e=40014")
+
+
+_WECOM_ERRMSG = re.compile(r"^(?P<reason>.+), hint: \[(?P<hint>\d+_\d+_[0-9a-f]{16})\], from ip: "
+                           r"(?P<ip>[0-9.]+), more info at https://open\.work\.weixin\.qq\.com/devtool/query"
+                           r"\?e=(?P<code>-?\d+)$")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "body", "errcode"),
+    [("GET", "gettoken", {"corpid": "wwother", "corpsecret": "x"}, b"", 40013),
+     ("GET", "department/list", {"access_token": "bad"}, b"", 40014),
+     ("GET", "user/get", {"userid": "ghost"}, b"", 60111),
+     ("POST", "message/send", {}, b"{not json", 47001),
+     ("POST", "message/send", {}, b'{"agentid": 1000002, "touser": "dev1", "msgtype": "markdown", '
+                                  b'"markdown": {"content": "' + b"a" * 2049 + b'"}}', 45002),
+     ("GET", "message/send", {}, b"", 43002),
+     ("POST", "not/served", {}, b"{}", 9990501)],
+)
+def test_given_any_error_when_answered_then_errmsg_has_wecom_shape(api, method, path, query, body, errcode):
+    query = {"access_token": api.token, **query}
+
+    _, answer = api.sandbox.handle(method, path, query, body)
+
+    assert answer["errcode"] == errcode
+    match = _WECOM_ERRMSG.match(answer["errmsg"])
+    assert match, answer["errmsg"]
+    assert match["code"] == str(errcode)
+    assert match["ip"] == "127.0.0.1"
+    assert not match["reason"].endswith(",")
+
+
+def test_given_same_calls_on_two_sandboxes_then_hints_equal_and_differ_per_call(make_api):
+    first, second = make_api(), make_api()
+
+    a1, a2 = (api.get("user/get", userid="ghost")["errmsg"] for api in (first, second))
+    again = first.get("user/get", userid="ghost")["errmsg"]
+
+    assert a1 == a2  # deterministic: the clock, the call's sequence number, the path and the errcode
+    assert again != a1
+    assert _WECOM_ERRMSG.match(again)["hint"].split("_")[:2] == ["1772413200", "3"]
+
+
+def test_given_malformed_json_when_answered_then_wrong_json_warning_leads_the_errmsg(api):
+    body = api.post("message/send", b"{not json")
+
+    assert body["errmsg"].startswith("Warning: wrong json format. data format error, hint: [")
+
+
+def test_given_injected_errcode_fault_when_answered_then_errmsg_has_wecom_shape(api):
+    api.sandbox.faults.add({"path": "message/send", "errcode": 45009, "times": 1})
+
+    body = api.send_text()
+
+    assert body["errcode"] == 45009
+    assert _WECOM_ERRMSG.match(body["errmsg"])["code"] == "45009"
 
 
 def test_given_threads_sending_at_once_when_done_then_every_message_recorded_once_in_sequence(api, sandbox):
