@@ -9,7 +9,9 @@ UTF-8 with `ensure_ascii=False` (WeCom's limits are UTF-8 bytes) → one `httpx.
   times. Calls that may already have taken effect (5xx, read timeouts on a send) are retried only
   when the call is idempotent (reads, or sends with `duplicate_check=True`). 45009 is raised at once:
   its window is ≥ 60 s, longer than a Lambda should sleep — `WeComFrequencyLimited` is for ASL Retry;
-- everything else is raised without retry (configuration and data errors never are).
+- everything else is raised without retry (configuration and data errors never are). HTTP 501
+  carrying the sandbox-only errcode 9990501 is `SandboxNotImplemented` (local mode: the sandbox
+  lacks that API), not a retryable 5xx.
 
 Nothing logged or raised carries the secret or the access token; both are registered with the log
 redactor as a second line of defence.
@@ -39,6 +41,7 @@ from wecom_oa.directory import Department, Tag, User
 from wecom_oa.errors import InvalidInput
 from wecom_oa.observability import logger, redactor
 from wecom_oa.wecom.errors import (
+    SANDBOX_NOT_IMPLEMENTED,
     ContentTooLarge,
     WeComError,
     WeComRetryable,
@@ -354,6 +357,8 @@ def call_once(http: httpx.Client, method: str, url: str, api: str, *,
         raise _transport_error(api, ambiguous=False) from None
     except httpx.TransportError:
         raise _transport_error(api, ambiguous=True) from None
+    if resp.status_code == 501:
+        _raise_sandbox_not_implemented(resp, api)
     if resp.status_code >= 500:
         exc = WeComServerError(f"WeCom {api} answered HTTP {resp.status_code}", api=api)
         exc.ambiguous = True  # type: ignore[attr-defined]
@@ -372,6 +377,17 @@ def call_once(http: httpx.Client, method: str, url: str, api: str, *,
     if errcode != 0:
         raise error_for(errcode, str(data.get("errmsg", "")), api)
     return data
+
+
+def _raise_sandbox_not_implemented(resp: httpx.Response, api: str) -> None:
+    """HTTP 501 with the sandbox-only errcode → `SandboxNotImplemented` (not retried, not parked);
+    any other 501 falls through to the 5xx handling."""
+    try:
+        data = json.loads(resp.content)
+    except ValueError:
+        return
+    if isinstance(data, dict) and data.get("errcode") == SANDBOX_NOT_IMPLEMENTED:
+        raise error_for(SANDBOX_NOT_IMPLEMENTED, str(data.get("errmsg", "")), api)
 
 
 def _transport_error(api: str, *, ambiguous: bool) -> WeComTimeout:

@@ -9,6 +9,10 @@ Families (class names are ASL error names; rename with care):
   60011, 60020, 301002, 301055 and 93000 (`RobotWebhookInvalid`), each with an operator hint;
 - data → `WeComDataError(InvalidInput)`: 60111, 60123, 40068, 81013, 82001, 86001, 86003;
 - 42014 → `TaskIdDuplicate(Conflict)`; 45002 → `ContentTooLarge(PayloadTooLarge)`;
+- 9990501 → `SandboxNotImplemented(WeComError)`: never sent by WeCom; the local sandbox answers it
+  (with HTTP 501) for an API it does not implement. Neither retryable nor a configuration error, so
+  a send is not retried or parked as if WeCom were misconfigured: the code needs the sandbox to
+  grow that API (local/sandbox/errcodes.py);
 - anything else → `WeComError(UpstreamError)`.
 
 Every instance carries `errcode` and `api` (the path, never the query string). Messages never carry
@@ -187,6 +191,17 @@ class ContentTooLarge(WeComCoded, PayloadTooLarge):
     code = "wecom_content_too_large"
 
 
+SANDBOX_NOT_IMPLEMENTED = 9990501  # sandbox-only errcode; WeCom's own codes have at most six digits
+
+
+class SandboxNotImplemented(WeComError):
+    """9990501: the local WeCom sandbox does not implement this API (never a real WeCom answer)."""
+
+    code = "wecom_sandbox_not_implemented"
+    hint = ("the local WeCom sandbox does not implement this API: add it to local/sandbox/wecom_api.py "
+            "(this is not a WeCom permission or configuration problem)")
+
+
 class WeComNotFound(WeComCoded, NotFound):
     """A lookup returned nothing usable (e.g. unknown tag name)."""
 
@@ -220,6 +235,7 @@ _BY_CODE: dict[int, type[OAError]] = {
     86003: ChatNotFound,
     42014: TaskIdDuplicate,
     45002: ContentTooLarge,
+    SANDBOX_NOT_IMPLEMENTED: SandboxNotImplemented,
 }
 
 
