@@ -5,11 +5,14 @@ group, overdue from its breached deadline; a complaint's 24 h countdown warns an
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 REPAIR = {"type": "repair", "title": "3号产线包装机异响", "reporter": "chenjing", "priority": "P3",
           "fields": {"device_name": "包装机", "location": "一号厂房"}}
 
@@ -96,3 +99,25 @@ def test_a_customer_visible_complaint_counts_down_24_hours_and_keeps_the_reporte
     assert [(e["local_time"], "80%" in e["text"]) for e in warnings] == [("2026-05-07 08:30", True)], warnings
     escalated = [e for e in company.inbox("lina") if "工单升级 L1" in e["text"] and complaint["id"] in e["text"]]
     assert [e["local_time"] for e in escalated] == ["2026-05-07 10:00"], company.texts("lina")
+
+
+def test_a_friday_evening_repair_escalates_on_monday_in_business_time(start_company) -> None:
+    """Filed at 17:30 on a Friday: 30 business minutes that day, the weekend skipped, so the first
+    response's 1 h → the supervisor at 09:30 on Monday and 3 h → the regional director at 11:30,
+    each exactly once (on the stepped clock; the scaled-clock version was late under load)."""
+    company = start_company("2026-11-20T17:30:00+08:00", people=["chenjing", "zhangsan", "lina", "zhoujie"])
+    ticket = company.api("POST", "/tickets", REPAIR, expect=201)
+    deadline = datetime.fromisoformat(ticket["sla"]["first_response"]["deadline"]).astimezone(SHANGHAI)
+    assert deadline.strftime("%Y-%m-%d %H:%M") == "2026-11-23 09:30", "Monday, after the weekend"
+
+    company.until("2026-11-23T18:00:00+08:00")
+
+    def first_response(userid: str, level: str) -> list[str]:
+        return [e["local_time"] for e in company.inbox(userid) if f"工单升级 {level}" in e["text"]
+                and "首次响应" in e["text"]]
+
+    assert first_response("lina", "L1") == ["2026-11-23 09:30"]
+    assert first_response("zhoujie", "L2") == ["2026-11-23 11:30"]
+    weekend = [e for u in ("lina", "zhoujie") for e in company.inbox(u)
+               if "工单升级" in e["text"] and e["local_time"][:10] in ("2026-11-21", "2026-11-22")]
+    assert weekend == [], "nobody is escalated to at the weekend"

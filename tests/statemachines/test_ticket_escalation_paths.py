@@ -39,41 +39,6 @@ def _executions(app, ticket_id: str) -> list[dict]:
     return [e for e in sfn.list_executions(stateMachineArn=arn)["executions"] if e["name"].startswith(ticket_id)]
 
 
-def test_unanswered_repair_ticket_escalates_to_supervisor_then_director_across_a_weekend(local_app) -> None:
-    # Given Friday 17:30 Shanghai: 30 business minutes today, the rest after the weekend
-    set_clock(VirtualClock(datetime.fromisoformat("2026-11-20T17:30:00+08:00"), scale=SCALE))
-    status, ticket = local_app.http("POST", "/tickets", {
-        "type": "repair", "title": "3号产线包装机异响", "reporter": "chenjing", "priority": "P3",
-        "fields": {"device_name": "包装机", "location": "一号厂房"}})
-    assert status == 201, ticket
-    # When nobody answers, Then both escalation levels fire and the timer finishes
-    t0 = time.monotonic()
-    _wait(lambda: all(e["status"] != "RUNNING" for e in _executions(local_app, ticket["id"]))
-          and len(_executions(local_app, ticket["id"])) >= 1)
-    # Every Wait ran on the virtual clock: the run takes the SLA's span (creation → last due action,
-    # ~95 virtual hours = 6.9 s here) and little more (measured 6.6–6.7 s on 2 cores under -n 2:
-    # creation latency already counts as virtual time); a wait or retry in real time breaks this
-    span = (_sla_instants(ticket)[-1] - datetime.fromisoformat(ticket["created_at"])).total_seconds()
-    elapsed = time.monotonic() - t0
-    assert elapsed < span * SCALE + OVERHEAD_BUDGET, (elapsed, span * SCALE)
-    # Then the first-response clock escalated once per level, to the handler's leaders
-    first = [m for m in local_app.messages() if "工单升级" in (m.get("content") or "") and "首次响应" in m["content"]]
-    by_level = {("L1" if "L1" in m["content"] else "L2"): m for m in first}
-    assert len(first) == 2, "each level notifies exactly once"
-    # supervisor = the handler's level-1 leader, regional director = level 2 (demo company)
-    assert by_level["L1"]["recipients"]["userids"] == ["lina"]
-    assert by_level["L2"]["recipients"]["userids"] == ["zhoujie"]
-    assert all(ticket["id"] in m["content"] and ticket["title"] in m["content"] for m in first)
-    # at 1 h and 3 h of business time: the weekend is skipped, so both fire on Monday, in order
-    # (how late at most: test_given_an_unanswered_friday_evening_repair_then_each_level_fires_within_…)
-    deadline = datetime.fromisoformat(ticket["sla"]["first_response"]["deadline"])
-    level1_at = datetime.fromisoformat(by_level["L1"]["at"].replace("Z", "+00:00"))
-    level2_at = datetime.fromisoformat(by_level["L2"]["at"].replace("Z", "+00:00"))
-    assert deadline.astimezone().weekday() == 0 and level1_at >= deadline
-    assert (level2_at - deadline).total_seconds() >= 2 * 3600 - 60  # 3 h = the 1 h deadline + 2 h
-    assert level2_at.weekday() == 0  # 3 business hours still end on Monday
-
-
 def test_resolving_the_ticket_stops_pending_escalations(local_app) -> None:
     # Given a ticket handled within minutes (a slower clock keeps request latency negligible)
     set_clock(VirtualClock(datetime.fromisoformat("2026-11-23T09:00:00+08:00"), scale=1e-3))
