@@ -389,9 +389,14 @@ def _tickets(app: Any) -> None:
     from wecom_oa.clock import VirtualClock
     from wecom_oa.wiring import wecom_credentials
 
-    _set_clock(VirtualClock(datetime.fromisoformat("2026-03-03T09:00:00+08:00"), scale=2e-5))
+    # Created at the normal pace (at 50 000× a WeCom token lives 0.14 s: on a loaded machine the
+    # create's own calls outlived a freshly refreshed token), then fast for the escalation timers.
+    _set_clock(VirtualClock(datetime.fromisoformat("2026-03-03T09:00:00+08:00"), scale=1.0))
     t = _ok(app, "POST", "/tickets", {"type": "repair", "title": "包装机异响", "reporter": "chenjing", "priority": "P3",
                                       "fields": {"device_name": "包装机", "location": "一号厂房"}}, status=201)
+    from wecom_oa.clock import get_clock as _now
+
+    _set_clock(VirtualClock(_now().now(), scale=2e-5))
     wait_until(lambda: sum("工单升级" in (m.get("content") or "") and t["id"] in m["content"]
                            for m in app.messages()) >= 2, timeout=20, what="both escalation levels")
     # Then time at its normal pace: at 50 000× a WeCom token lives 0.14 s, shorter than a busy call
