@@ -130,7 +130,7 @@ def _storable_float(literal: str) -> float:
     """A JSON fraction or exponent number within what DynamoDB stores (1e300 is not)."""
     value = float(literal)
     size = abs(value)
-    if size >= MAX_NUMBER_MAGNITUDE or (0 < size < MIN_NUMBER_MAGNITUDE) or size != size:
+    if size >= MAX_NUMBER_MAGNITUDE or 0 < size < MIN_NUMBER_MAGNITUDE:  # NaN/Infinity: parse_constant
         raise _exceeded("max_number_digits", f"request body has the number {clip(literal)}, outside what can be "
                         "stored (magnitude from 1e-130 to below 1e126, at most "
                         f"{MAX_NUMBER_DIGITS} significant digits; max_number_digits)", "(body)")

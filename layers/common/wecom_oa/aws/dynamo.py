@@ -28,6 +28,7 @@ Every write that protects an invariant is conditional; `ConditionalCheckFailedEx
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -165,15 +166,16 @@ def to_dynamo(value: Any) -> Any:
     `InvalidInput` before anything is written: the API bounds its inputs, this names what slipped by."""
     try:
         return _ser.serialize(_decimalize(value))
-    except (ArithmeticError, TypeError) as exc:
-        if isinstance(exc, TypeError) and "Infinity and NaN" not in str(exc):
-            raise
+    except ArithmeticError as exc:  # decimal's Rounded / Inexact / Overflow under DynamoDB's context
         raise InvalidInput(f"a number cannot be stored: {type(exc).__name__} (at most 38 digits, magnitude "
                            "below 1E+126, finite)") from None
 
 
 def _decimalize(value: Any) -> Any:
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput(f"a number cannot be stored: {value} (at most 38 digits, magnitude below 1E+126, "
+                               "finite)")
         return Decimal(str(value))
     if isinstance(value, Mapping):
         return {k: _decimalize(v) for k, v in value.items()}

@@ -157,8 +157,7 @@ def _references(name: str, config: Any, path: Path, directory: Any, robots: set[
         from wecom_oa.cli.schedules import TEMPLATE, differences
 
         if TEMPLATE.exists():  # the schedules' times: digests.yaml is the source, the template follows
-            out += differences(TEMPLATE, path)
-        for field in ("hr_recipients",):
-            for userid in getattr(config.reports, field, None) or []:
-                user(userid, f"reports.{field}")
+            out += differences(TEMPLATE, path, config)
+        for userid in config.reports.hr_recipients or []:
+            user(userid, "reports.hr_recipients")
     return out

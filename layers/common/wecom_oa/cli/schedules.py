@@ -14,6 +14,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wecom_oa.settings import PACKAGE_DIR, get_settings
 
@@ -46,11 +47,12 @@ def fired(template_text: str) -> dict[str, Fired]:
     return out
 
 
-def differences(template_path: Path, config_path: Path) -> list[str]:
-    """Each schedule whose time differs between digests.yaml and the template, or that only one has."""
+def differences(template_path: Path, config_path: Path, config: Any = None) -> list[str]:
+    """Each schedule whose time differs between digests.yaml and the template, or that only one has
+    (`config`: digests.yaml already loaded)."""
     from wecom_oa.digests.schedules import load_digest_config
 
-    config = load_digest_config(config_path)
+    config = config or load_digest_config(config_path)
     events = fired(template_path.read_text(encoding="utf-8"))
     out = []
     for spec in config.schedules:

@@ -241,12 +241,9 @@ def get_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
     notice_id = request.params["id"]
     repo = repository()
     notice, meta = repo.get(notice_id)
-    recipients, acknowledged = int(meta.get("recipient_count", 0)), int(meta.get("acknowledged", 0))
-    out = {"id": notice_id, "title": notice.title, "ack_deadline": notice.ack_deadline,
-           "status": meta.get("status", "sent"), "closed": bool(meta.get("closed")),
-           "recipients": recipients, "acknowledged": acknowledged, "ack_rate": _rate(acknowledged, recipients),
+    out = {"id": notice_id, "title": notice.title, "ack_deadline": notice.ack_deadline, **_counts(meta),
            "by_region": _by_region(repo.regions(notice_id))}
-    if recipients <= LISTED:
+    if out["recipients"] <= LISTED:
         out["by_department"] = _by_department(repo.departments(notice_id))
         out["pending"] = [r["userid"] for r in repo.recipients(notice_id) if not r.get("acked_at")]
     return 200, out
@@ -276,16 +273,16 @@ def list_notices(request: ApiRequest) -> tuple[int, dict[str, Any]]:
     query = parse(NoticeListQuery, request.query)
     month = query.month or list_month(get_clock().now(), ZoneInfo(get_settings().default_timezone))
     items, last = repository().list_page(month, query.limit, decode_cursor(query.cursor, f"NOTICELIST#{month}"))
-    notices = []
-    for meta in items:
-        notice = meta.get("notice") or {}
-        recipients, acknowledged = int(meta.get("recipient_count", 0)), int(meta.get("acknowledged", 0))
-        notices.append({"id": notice.get("id"), "title": notice.get("title"), "sender": notice.get("sender"),
-                        "created_at": notice.get("created_at"), "ack_deadline": notice.get("ack_deadline"),
-                        "status": meta.get("status", "sent"), "closed": bool(meta.get("closed")),
-                        "recipients": recipients, "acknowledged": acknowledged,
-                        "ack_rate": _rate(acknowledged, recipients)})
+    notices = [{**{k: (meta.get("notice") or {}).get(k) for k in ("id", "title", "sender", "created_at", "ack_deadline")},
+                **_counts(meta)} for meta in items]
     return 200, {"month": month, "notices": notices, "next_cursor": encode_cursor(last)}
+
+
+def _counts(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Status and acknowledgement counts of a notice, from its META item's own counters."""
+    recipients, acknowledged = int(meta.get("recipient_count", 0)), int(meta.get("acknowledged", 0))
+    return {"status": meta.get("status", "sent"), "closed": bool(meta.get("closed")), "recipients": recipients,
+            "acknowledged": acknowledged, "ack_rate": _rate(acknowledged, recipients)}
 
 
 def _by_region(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
