@@ -31,7 +31,7 @@ from tests.integration.approvals.helpers import card_for, final, get, submit, wa
 from tests.integration.approvals_native.helpers import apply_native, decide, deliver_submitted, redeliver
 from tests.integration.digests.support import shanghai, use_test_config
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local_stack")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local_stack"), pytest.mark.scaled_clock]
 
 ROOT = Path(__file__).resolve().parents[2]
 WECOM_EVENTS = ROOT / "tests" / "events" / "wecom"

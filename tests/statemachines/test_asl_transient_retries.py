@@ -21,7 +21,7 @@ from tests.integration.approvals.helpers import card_for, execution_status, fina
 from wecom_oa.aws.asl import RETRIED_NAMES
 from wecom_oa.clock import VirtualClock, set_clock
 
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:No application metrics to publish")]
+pytestmark = [pytest.mark.slow, pytest.mark.scaled_clock]
 app = helpers.app  # the local app on helpers.SCALE's virtual clock (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
