@@ -18,7 +18,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.deps-stamp-$(CHECKOV_VERSION)
 
-.PHONY: help venv checkov-venv test test-fast lint run bench check rules-check schedules clean
+.PHONY: help venv checkov-venv test test-fast lint run bench check rules-check schedules openapi clean
 
 help:
 	@echo "make run          local stack (moto + WeCom sandbox) on 127.0.0.1:$(PORT)"
@@ -27,6 +27,7 @@ help:
 	@echo "make check        every config file (file:line: key path), approval rules and samples, and the"
 	@echo "                  people, departments and robots they name against the directory (DIRECTORY=file.yaml)"
 	@echo "make schedules    copy the schedule times of config/digests.yaml into template.yaml"
+	@echo "make openapi      write docs/openapi.json from the API's routers (local mode serves it at /_docs)"
 
 venv: $(STAMP)
 
@@ -76,6 +77,9 @@ rules-check: check
 
 schedules: venv
 	PYTHONPATH=layers/common:. $(PY) -m wecom_oa.cli.schedules
+
+openapi: venv
+	PYTHONPATH=layers/common:. $(PY) -m wecom_oa.openapi docs/openapi.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .aws-sam

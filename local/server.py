@@ -52,6 +52,18 @@ def _prepare_environment(port: int, moto_port: int) -> None:
     time.tzset()
 
 
+def _docs(path: str) -> tuple[int, dict[str, str], str]:
+    """Local mode's API documentation: Swagger UI at /_docs over the live resolver's OpenAPI
+    document (also at /_docs/openapi.json; docs/openapi.json is the same, committed)."""
+    import functions.api.app as handler
+    from wecom_oa import openapi
+
+    schema = openapi.document(handler.include_all(), openapi.version())
+    if path.endswith(".json"):
+        return 200, {"content-type": "application/json; charset=utf-8"}, openapi.dumps(schema)
+    return 200, {"content-type": "text/html; charset=utf-8"}, openapi.swagger_page(schema)
+
+
 def _sandbox_robot_keys() -> None:
     """The sandbox company's robots become the product's robot keys (deployed: the secret's robot_keys).
 
@@ -124,6 +136,8 @@ class LocalApp:
             return status, {"content-type": "application/json; charset=utf-8"}, json.dumps(payload, ensure_ascii=False)
         if path.startswith(ROUTE_SANDBOX):
             return self.sandbox_route(method, path[len(ROUTE_SANDBOX):], request)
+        if path in ("/_docs", "/_docs/openapi.json") and method == "GET":
+            return _docs(path)
         resp = self.stack.http(method, path, body=request.get_data(), query=query, headers=dict(request.headers))
         return resp["statusCode"], resp["headers"], resp["body"]
 

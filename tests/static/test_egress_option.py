@@ -54,10 +54,10 @@ def _imports(name: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    if name == "wecom_oa.routes":  # the api function imports its route modules by name, on first use
-        from wecom_oa.routes import ROUTE_MODULES
+    if name == "wecom_oa.routes":  # the api function imports its routers by name
+        from wecom_oa.routes import ROUTERS
 
-        found.update(module for _, _, module in ROUTE_MODULES)
+        found.update(ROUTERS.values())
     return {m for m in found if _module_file(m) is not None}
 
 

@@ -1,6 +1,7 @@
-"""Route table of the HTTP API. Service modules register `(method, path, fn)`; `functions/api`
-binds them to the powertools resolver. A route function takes an `ApiRequest` and returns
-`(status, body)`; errors are raised as typed `OAError`s and mapped once in `wecom_oa.http`.
+"""The HTTP API's envelope: input limits, the body deserializer the resolver uses, page cursors,
+the JSON serializer and /health. Each feature's routes are a powertools `Router` in its own
+`api.py` (`wecom_oa.routes` lists them); bodies and query strings are validated by powertools from
+the pydantic models in the signatures, and errors are mapped once in `wecom_oa.http`.
 
 Bounded input: every limit on what a caller may send is listed in `LIMITS` below (the envelope's
 are enforced here, before and while the body is parsed; the others where their field is
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -180,32 +179,20 @@ def parse_body(text: str) -> Any:
     check_shape(value)
     return value
 
-RouteFn = Callable[["ApiRequest"], tuple[int, Any]]
-ROUTES: list[tuple[str, str, RouteFn]] = []
+def json_body(text: str | None) -> Any:
+    """The resolver's body deserializer (`json_body_deserializer`): `parse_body` for a body, None
+    for an empty one (a route that requires a body then answers 400 naming it as missing)."""
+    if text is None or not text.strip():
+        return None
+    return parse_body(text)
 
 
-@dataclass(frozen=True)
-class ApiRequest:
-    params: dict[str, str]
-    query: dict[str, str]
-    raw_body: str | None
-
-    def json(self) -> dict[str, Any]:
-        """The body as a JSON object within the input limits (`parse_body`)."""
-        if not self.raw_body:
-            raise InvalidInput("request body is required (JSON object)")
-        body = parse_body(self.raw_body)
-        if not isinstance(body, dict):
-            raise InvalidInput("request body must be a JSON object")
-        return body
-
-
-def route(method: str, path: str) -> Callable[[RouteFn], RouteFn]:
-    def register(fn: RouteFn) -> RouteFn:
-        ROUTES.append((method.upper(), resolver_path(path), fn))
-        return fn
-
-    return register
+def check_event_body(event: dict[str, Any]) -> None:
+    """PayloadTooLarge for a Lambda proxy event whose body is over MAX_BODY_BYTES, before anything
+    decodes it (base64 takes 4 characters per 3 bytes)."""
+    raw = event.get("body")
+    if raw:
+        check_body_size(len(raw) * 3 // 4 - raw[-2:].count("=") if event.get("isBase64Encoded") else len(raw))
 
 
 def encode_cursor(key: dict[str, str] | None) -> str | None:
@@ -232,52 +219,6 @@ def decode_cursor(cursor: str | None, partition: str) -> dict[str, str] | None:
         raise InvalidInput("cursor: not a cursor of this list (pass next_cursor of the previous page as it is)",
                            details=[{"field": "cursor", "problem": "not a cursor of this list"}])
     return key
-
-
-def resolver_path(path: str) -> str:
-    """`/tickets/{id}` → `/tickets/<id>` (powertools' path syntax)."""
-    return path.replace("{", "<").replace("}", ">")
-
-
-def registered(method: str, path: str, module: str) -> RouteFn:
-    """The handler `module` registers for `method path` (importing it the first time)."""
-    import importlib
-
-    importlib.import_module(module)
-    wanted = (method.upper(), resolver_path(path))
-    for m, p, fn in ROUTES:
-        if (m, p) == wanted:
-            return fn
-    raise LookupError(f"{module} registers no route {method} {path}")
-
-
-def bind_lazy(method: str, path: str, module: str, app: Any, *,
-              created: Callable[[Any], Any]) -> Callable[..., Any]:
-    """An endpoint for `method path` whose handler lives in `module`, imported on first use."""
-    handler: list[Callable[..., Any]] = []
-
-    def endpoint(**params: str) -> Any:
-        if not handler:
-            handler.append(bind(registered(method, path, module), app, created=created))
-        return handler[0](**params)
-
-    endpoint.__name__ = f"{method.lower()}_{re.sub(r'\W+', '_', path).strip('_')}"
-    return endpoint
-
-
-def bind(fn: RouteFn, app: Any, *, created: Callable[[Any], Any]) -> Callable[..., Any]:
-    def endpoint(**params: str) -> Any:
-        event = app.current_event
-        raw = event.body
-        if raw:  # before decoding: base64 takes 4 characters per 3 bytes
-            check_body_size(len(raw) * 3 // 4 if event.is_base64_encoded else len(raw))
-        request = ApiRequest(params=params, query=dict(event.query_string_parameters or {}),
-                             raw_body=event.decoded_body)
-        status, body = fn(request)
-        return created(body) if status == 201 else body
-
-    endpoint.__name__ = fn.__name__
-    return endpoint
 
 
 def _default(value: Any) -> Any:

@@ -1,7 +1,7 @@
 """HTTP mapping, done once: typed errors and validation failures → JSON `{error: {code, message, details}}`.
 
 Never a stack trace and never a 500 for input a client sent: pydantic and powertools validation
-errors become 400 with the offending fields named; a body over an input limit (`services.api.LIMITS`)
+errors become 400 with the offending fields named; a body over an input limit (`wecom_oa.api.LIMITS`)
 is 413 `payload_too_large` or 400 `limit_exceeded` naming the limit. Unexpected exceptions become a 500 with a
 generic message; the details go to the log only.
 """
@@ -11,25 +11,70 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from wecom_oa.errors import InputLimitExceeded, InvalidInput, OAError
 from wecom_oa.observability import logger
+from wecom_oa.validation import WHERE, Model, validation_details
 
 
-def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """pydantic error list → `[{field, problem}]` without echoing input values back."""
-    out = []
-    for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
-        out.append({"field": ".".join(loc) or "(body)", "problem": err.get("msg", "invalid")})
-    return out
+class ErrorDetail(Model):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(Model):
+    """`{error: {code, message, details}}`, the body of every 4xx and 5xx (`error_response`)."""
+
+    error: ErrorDetail
+
+
+def _error_doc(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
+
+
+# The error answers every route may give, for the OpenAPI document (routes pass `responses=ERRORS`).
+ERRORS: dict[int, dict[str, Any]] = {
+    400: _error_doc("invalid_input / limit_exceeded: the field or limit is named in message and details"),
+    404: _error_doc("not_found"),
+    409: _error_doc("conflict, already_exists, stale_version or illegal_transition"),
+    413: _error_doc("payload_too_large: the body is over max_body_bytes"),
+}
+
+
+def created_doc(model: type[BaseModel] | None = None, description: str = "created") -> dict[int, dict[str, Any]]:
+    """The 201 answer of a creating route, for the OpenAPI document."""
+    return {201: {"description": description, **({"content": {"application/json": {"model": model}}} if model else {})}}
+
+
+def ok_doc(model: type[BaseModel], description: str = "OK") -> dict[int, dict[str, Any]]:
+    return {200: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
+def created(body: dict[str, Any], status: int = 201) -> Any:
+    """A 201 response with `body` as JSON (what a creating route returns, as
+    `Response[dict[str, Any]]`); the resolver serializes it like any other answer."""
+    from aws_lambda_powertools.event_handler import Response
+
+    return Response(status_code=status, content_type="application/json", body=body)
 
 
 def invalid_from_validation(exc: ValidationError, what: str = "request body") -> InvalidInput:
-    details = validation_details(exc.errors(include_url=False, include_input=False))
-    fields = ", ".join(d["field"] for d in details)
-    return InvalidInput(f"invalid {what}: {fields}", details=details)
+    return invalid_from_errors(exc.errors(include_url=False, include_input=False), what)
+
+
+def invalid_from_errors(errors: list[dict[str, Any]], what: str = "request body") -> InvalidInput:
+    """InvalidInput whose message starts with the first bad field and its problem
+    (`form.amount: Input should be greater than 0`), listing all of them in `details`."""
+    details = validation_details(errors)
+    if not details:
+        return InvalidInput(f"invalid {what}")
+    first = details[0]
+    if first["field"] == "(body)" and first["problem"] == "Field required":
+        return InvalidInput("request body is required (JSON object)", details=details)
+    more = f" (and {len(details) - 1} more: {', '.join(d['field'] for d in details[1:4])})" if len(details) > 1 else ""
+    return InvalidInput(f"{first['field']}: {first['problem']}{more}", details=details)
 
 
 def error_response(exc: Exception) -> tuple[int, dict[str, Any]]:
@@ -50,6 +95,31 @@ def error_response(exc: Exception) -> tuple[int, dict[str, Any]]:
     return 500, {"error": {"code": "internal_error", "message": "internal error; see the service logs"}}
 
 
+def reject_unknown_query(app: Any, next_middleware: Any) -> Any:
+    """Resolver middleware: a query parameter the route does not take answers 400 naming it (a
+    misspelt `limt=5` would otherwise be ignored silently)."""
+    route = app.context.get("_route")
+    given = app.current_event.query_string_parameters or {}
+    if route is not None and given:
+        known = {p.alias for p in route.dependant.query_params}
+        if unknown := sorted(set(given) - known):
+            takes = ", ".join(sorted(known)) or "none"
+            raise InvalidInput(f"{unknown[0]}: unknown query parameter (this route takes: {takes})",
+                               details=[{"field": name, "problem": "unknown query parameter"} for name in unknown])
+    return next_middleware(app)
+
+
+def as_json_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The API reads every body as JSON, whatever Content-Type the caller sent (`curl -d` says
+    form-urlencoded): the header is set so the resolver does the same."""
+    if event.get("body"):
+        headers = event.get("headers") or {}
+        if not str(headers.get("content-type", "")).lower().startswith("application/json"):
+            event["headers"] = {**{k: v for k, v in headers.items() if k.lower() != "content-type"},
+                                "content-type": "application/json"}
+    return event
+
+
 def register_error_handlers(app: Any) -> None:
     """Attach the mapping to a powertools event-handler resolver."""
     from aws_lambda_powertools.event_handler import Response
@@ -63,9 +133,9 @@ def register_error_handlers(app: Any) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _request_validation(exc: RequestValidationError) -> Response:
-        details = validation_details(list(exc.errors()))
-        fields = ", ".join(d["field"] for d in details)
-        return _respond(InvalidInput(f"invalid request: {fields}", details=details))
+        errors = list(exc.errors())
+        where = WHERE.get(str(errors[0].get("loc", ("body",))[0]), "request") if errors else "request"
+        return _respond(invalid_from_errors(errors, where))
 
     @app.exception_handler(ValidationError)
     def _pydantic(exc: ValidationError) -> Response:

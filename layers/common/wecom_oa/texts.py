@@ -10,8 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from wecom_oa.errors import ConfigurationError, InvalidInput
 
 DEFAULT_TEMPLATES_PATH = Path(__file__).resolve().parent / "templates" / "digests.yaml"
@@ -28,6 +26,8 @@ class Templates:
 
     @classmethod
     def load(cls, path: Path = DEFAULT_TEMPLATES_PATH) -> Templates:
+        import yaml  # here, not at import: the API's cold start loads this module, not its YAML
+
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:

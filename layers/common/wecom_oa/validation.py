@@ -5,9 +5,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from wecom_oa.errors import InvalidInput
+
+
+class Model(BaseModel):
+    """The base of the models a cold start loads (the API's bodies and the domain they use): the
+    validator is built on first use instead of at import (`defer_build`), so a function loads
+    the models of every route but builds only those of the request it serves."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+WHERE = {"body": "request body", "query": "query", "path": "path"}
+
+
+def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pydantic error list → `[{field, problem}]` without echoing input values back. The field is
+    named as the caller wrote it (`actuals[0].actual_qty`), without powertools' leading `body`,
+    `query` or `path`."""
+    from wecom_oa.api import where
+
+    out = []
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if loc and loc[0] in WHERE:
+            loc = loc[1:]
+        out.append({"field": where(loc), "problem": err.get("msg", "invalid")})
+    return out
 
 
 def parse(model: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
@@ -17,6 +43,5 @@ def parse(model: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
             return model.validate_python(data)
         return model.model_validate(data)
     except ValidationError as exc:
-        details = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]}
-                   for e in exc.errors(include_url=False, include_input=False)]
+        details = validation_details(exc.errors(include_url=False, include_input=False))
         raise InvalidInput(f"{details[0]['field']}: {details[0]['problem']}", details=details) from None

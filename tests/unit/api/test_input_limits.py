@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-from types import SimpleNamespace
 
 import pytest
 
@@ -20,7 +19,6 @@ from wecom_oa.api import (
     MAX_NUMBER_DIGITS,
     MAX_OBJECT_KEYS,
     MAX_STRING_CHARS,
-    ApiRequest,
 )
 from wecom_oa.aws.dynamo import to_dynamo
 from wecom_oa.errors import InputLimitExceeded, InvalidInput, PayloadTooLarge
@@ -29,7 +27,7 @@ from wecom_oa.http import error_response
 
 def _refused(text: str) -> InvalidInput | PayloadTooLarge:
     with pytest.raises((InvalidInput, PayloadTooLarge)) as caught:
-        ApiRequest(params={}, query={}, raw_body=text).json()
+        api.json_body(text)
     return caught.value
 
 
@@ -107,32 +105,19 @@ def test_given_malformed_json_then_the_parser_names_the_position() -> None:
     assert "line 1, column" in _refused('{"a": [1, 2}').message
 
 
-class _Event:
-    query_string_parameters = None
-
-    def __init__(self, body: str, b64: bool) -> None:
-        self.body, self.is_base64_encoded = body, b64
-
-    @property
-    def decoded_body(self) -> str:
-        pytest.fail("the body was decoded before its size was checked")
-
-
-def _bound_endpoint(body: str, b64: bool):
-    calls = []
-    app = SimpleNamespace(current_event=_Event(body, b64))
-    endpoint = api.bind(lambda request: calls.append(request) or (200, {}), app, created=lambda b: b)
-    return endpoint, calls
-
-
 @pytest.mark.parametrize("b64", [False, True])
 def test_given_an_oversized_raw_body_then_413_before_it_is_decoded(b64) -> None:
     raw = "x" * (MAX_BODY_BYTES + 10)
-    endpoint, calls = _bound_endpoint(base64.b64encode(raw.encode()).decode() if b64 else raw, b64)
+    event = {"body": base64.b64encode(raw.encode()).decode() if b64 else raw, "isBase64Encoded": b64}
 
     with pytest.raises(PayloadTooLarge, match="max_body_bytes"):
-        endpoint()
-    assert calls == []
+        api.check_event_body(event)  # the api handler's first step, before the resolver decodes anything
+
+
+def test_given_a_body_at_the_limit_then_the_envelope_check_lets_it_through() -> None:
+    raw = "x" * MAX_BODY_BYTES
+    api.check_event_body({"body": raw, "isBase64Encoded": False})
+    api.check_event_body({"body": base64.b64encode(raw.encode()).decode(), "isBase64Encoded": True})
 
 
 def test_given_an_error_nested_past_every_limit_then_400_not_500() -> None:

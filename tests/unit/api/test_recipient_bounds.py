@@ -12,7 +12,7 @@ from wecom_oa import people
 from wecom_oa.api import MAX_PARTIES, MAX_TAGS, MAX_USERIDS
 from wecom_oa.directory import StaticDirectory
 from wecom_oa.errors import InputLimitExceeded, InvalidInput
-from wecom_oa.notices.service import check_recipient_counts
+from wecom_oa.notices.models import check_recipient_counts
 
 COMPANY = Path(__file__).resolve().parents[2] / "fixtures" / "directory.yaml"
 

@@ -1,5 +1,6 @@
-"""Tasks API models and the pure helpers of services.tasks: validation names the field; ids and
-handover due times are derived deterministically."""
+"""Tasks API models and the pure helpers of tasks.service: validation names the field; ids and
+handover due times are derived deterministically (the group check is the service's, tested over
+HTTP in tests/integration/digests/test_tasks_e2e.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from wecom_oa.tasks.models import CreateTaskRequest, DoneRequest, TaskListQuery
+from wecom_oa.tasks.models import CreateTaskRequest, DoneRequest
 
-GROUPS = {"groups": ["proj-a", "proj-b"]}
 VALID = {"title": "提交结项报告", "owner": "zhangsan", "group": "proj-a", "due_at": "2026-03-05T18:00:00+08:00"}
 
 
@@ -22,14 +22,13 @@ def _fields(exc: ValidationError) -> list[str]:
 
 
 def test_given_a_complete_body_when_validated_then_due_at_keeps_its_offset() -> None:
-    request = CreateTaskRequest.model_validate(VALID, context=GROUPS)
+    request = CreateTaskRequest.model_validate(VALID)
 
     assert request.due_at == datetime(2026, 3, 5, 10, 0, tzinfo=ZoneInfo("UTC"))
     assert request.model_dump(mode="json")["due_at"] == "2026-03-05T18:00:00+08:00"
 
 
 @pytest.mark.parametrize(("change", "field"), [
-    ({"group": "proj-z"}, "group"),
     ({"due_at": "2026-03-05T18:00:00"}, "due_at"),
     ({"owner": "zhang san"}, "owner"),
     ({"title": "   "}, "title"),
@@ -38,23 +37,16 @@ def test_given_a_complete_body_when_validated_then_due_at_keeps_its_offset() -> 
 ])
 def test_given_one_bad_field_when_validated_then_the_error_names_it(change, field) -> None:
     with pytest.raises(ValidationError) as info:
-        CreateTaskRequest.model_validate({**VALID, **change}, context=GROUPS)
+        CreateTaskRequest.model_validate({**VALID, **change})
 
     assert _fields(info.value) == [field]
 
 
 def test_given_a_missing_owner_and_group_when_validated_then_both_are_named() -> None:
     with pytest.raises(ValidationError) as info:
-        CreateTaskRequest.model_validate({"title": "x"}, context=GROUPS)
+        CreateTaskRequest.model_validate({"title": "x"})
 
     assert sorted(_fields(info.value)) == ["group", "owner"]
-
-
-def test_given_a_list_query_when_status_is_not_open_or_group_unknown_then_named() -> None:
-    with pytest.raises(ValidationError) as info:
-        TaskListQuery.model_validate({"group": "nope", "status": "done"}, context=GROUPS)
-
-    assert sorted(_fields(info.value)) == ["group", "status"]
 
 
 def test_given_done_bodies_when_validated_then_by_is_optional_and_extra_keys_rejected() -> None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
-from wecom_oa.validation import parse
+from wecom_oa.validation import Model, parse
 
 # `withdrawn`: the applicant withdrew (or an admin deleted) a WeCom form before its decision;
 # `revoked`: an approved WeCom form was revoked afterwards (通过后撤销).
 Status = Literal["pending", "approved", "rejected", "auto_rejected", "failed", "withdrawn", "revoked"]
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -26,7 +26,22 @@ class CreateApproval(_In):
     form: dict[str, Any]
 
 
-class ApprovalCreated(BaseModel):
+Channel = Literal["app", "wecom"]
+
+
+class SubmitApproval(CreateApproval):
+    """POST /approvals: CreateApproval plus where approvers decide (`app` cards or the `wecom` 审批 app)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"type": "expense", "applicant": "zhangsan", "form": {"amount": 3200, "reason": "上海客户拜访差旅"}},
+        {"type": "leave", "applicant": "lisi", "form": {"leave_type": "annual", "days": 2, "handover_to": "wangwu"},
+         "channel": "wecom"},
+    ]})
+
+    channel: Channel = "app"
+
+
+class ApprovalCreated(Model):
     id: str
     status: Status
     outcome: Literal["auto_approve", "auto_reject", "route"]
@@ -71,7 +86,7 @@ BranchTask = Annotated[EvaluateTask | NextStageTask | StageTimeoutTask | Finaliz
                        Field(discriminator="action")]
 
 
-class StageStep(BaseModel):
+class StageStep(Model):
     """What `next_stage` / `stage_timeout` tell the state machine (timeout ≥ 60 s)."""
 
     done: bool
@@ -81,12 +96,12 @@ class StageStep(BaseModel):
     next: Literal["wait", "continue", "finish"]
 
 
-class FinalEvent(BaseModel):
+class FinalEvent(Model):
     detail_type: Literal["approval.approved", "approval.rejected"]
     detail: str  # JSON text: PutEvents takes Detail as a string
 
 
-class Finalized(BaseModel):
+class Finalized(Model):
     status: Status
     event: FinalEvent
 

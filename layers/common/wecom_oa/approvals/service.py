@@ -40,14 +40,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
 from wecom_oa import wiring
-from wecom_oa.api import ApiRequest, route
 from wecom_oa.approvals import rules
-from wecom_oa.approvals.models import ApprovalCreated, CreateApproval, Finalized, StageStep
+from wecom_oa.approvals.models import (
+    ApprovalCreated,
+    Channel,
+    CreateApproval,
+    Finalized,
+    StageStep,
+    SubmitApproval,
+)
 from wecom_oa.approvals.prechecks import ApprovalTemplates, builtin_prechecks, default_templates
 from wecom_oa.approvals.rules_lint import RuleRegistry
 from wecom_oa.approvals.store import OPEN_KIND, ApprovalRepository, DynamoSeenInvoices
@@ -59,20 +65,12 @@ from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, NotFound
 from wecom_oa.messaging import cards
 from wecom_oa.observability import logger
 from wecom_oa.settings import get_settings
-from wecom_oa.validation import parse
 
 DEFAULT_STAGE_TIMEOUT = 7 * 24 * 3600
 MIN_TIMEOUT = 60
 SYSTEM = "system"
 SECONDS_PER_DAY = Decimal(86400)  # a day-based WeCom quota or duration, in seconds
 LATE_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
-Channel = Literal["app", "wecom"]
-
-
-class SubmitApproval(CreateApproval):
-    """POST /approvals: CreateApproval plus where approvers decide (`app` cards or the `wecom` 审批 app)."""
-
-    channel: Channel = "app"
 
 
 # -- wiring ---------------------------------------------------------------------------------------
@@ -160,19 +158,13 @@ def evaluate_request(req: CreateApproval, request_id: str | None = None) -> rule
     return rules.evaluate(ruleset, request, context())
 
 
-# -- HTTP API -------------------------------------------------------------------------------------
+# -- what the HTTP API calls (approvals/api.py) ---------------------------------------------------
 
-@route("POST", "/approvals/evaluate")
-def http_evaluate(request: ApiRequest) -> tuple[int, Any]:
-    decision = evaluate_request(parse(CreateApproval, request.json()))
-    return 200, decision.model_dump(mode="json")
-
-
-@route("POST", "/approvals")
-def http_create(request: ApiRequest) -> tuple[int, Any]:
+def create_checked(body: SubmitApproval) -> ApprovalCreated:
+    """POST /approvals: the form within its bounds, the applicant and any handover colleague
+    members of the directory, then `submit`."""
     from wecom_oa import people
 
-    body = parse(SubmitApproval, request.json())
     req = CreateApproval.model_validate(body.model_dump(exclude={"channel"}))
     check_form(req)
     people.require_member(req.applicant, "applicant")
@@ -180,12 +172,7 @@ def http_create(request: ApiRequest) -> tuple[int, Any]:
     if handover and isinstance(handover, str | list):  # another shape is named by the form's own validation
         people.require_members([handover] if isinstance(handover, str) else [str(u) for u in handover],
                                "form.handover_to")
-    return 201, submit(req, body.channel).model_dump(mode="json")
-
-
-@route("GET", "/approvals/{id}")
-def http_get(request: ApiRequest) -> tuple[int, Any]:
-    return 200, view(request.params["id"])
+    return submit(req, body.channel)
 
 
 def new_id() -> str:

@@ -17,15 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from wecom_oa import wiring
-from wecom_oa.api import ApiRequest, route
 from wecom_oa.aws.dynamo import app_table
 from wecom_oa.budgets.domain import BudgetConfig, load_budget_config
-from wecom_oa.budgets.models import DepartmentPath, SetBudget
+from wecom_oa.budgets.models import SetBudget
 from wecom_oa.budgets.store import DynamoBudgets
 from wecom_oa.errors import NotFound, OAError
 from wecom_oa.observability import logger
 from wecom_oa.settings import get_settings
-from wecom_oa.validation import parse
 
 BUDGET_CHECK = "budget"
 
@@ -97,28 +95,22 @@ def _department_of(userid: str) -> int | None:
         return None
 
 
-# -- HTTP API -------------------------------------------------------------------------------------
+# -- what the HTTP API calls (budgets/api.py) -----------------------------------------------------
 
-@route("PUT", "/budgets/{department_id}")
-def http_set(request: ApiRequest) -> tuple[int, Any]:
+def set_for(department_id: int, body: SetBudget) -> dict[str, Any]:
     """Set a department's budget for the current (or given) period, overriding budgets.yaml."""
-    department_id = parse(DepartmentPath, request.params).department_id
-    body = parse(SetBudget, request.json())
     budgets = provider()
     period = budgets.config.parse_period(body.period) if body.period else None
     _known_department(department_id)
-    return 200, budgets.set_budget(department_id, body.amount, period).model_dump(mode="json")
+    return budgets.set_budget(department_id, body.amount, period).model_dump(mode="json")
 
 
-@route("GET", "/budgets/{department_id}")
-def http_get(request: ApiRequest) -> tuple[int, Any]:
+def status_of(department_id: int, period: str | None = None) -> dict[str, Any]:
     """{department_id, period, budget, spent, remaining, source}; money as decimal strings."""
-    department_id = parse(DepartmentPath, request.params).department_id
     budgets = provider()
-    period = request.query.get("period")
-    period = budgets.config.parse_period(period) if period else None
+    parsed = budgets.config.parse_period(period) if period else None
     _known_department(department_id)
-    return 200, budgets.status(department_id, period).model_dump(mode="json")
+    return budgets.status(department_id, parsed).model_dump(mode="json")
 
 
 def _known_department(department_id: int) -> None:

@@ -20,16 +20,17 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from wecom_oa.errors import InvalidInput
 from wecom_oa.texts import Templates
+from wecom_oa.validation import Model
 
 Outcome = Literal["alarm", "recovered", "none"]
 _HOUR = timedelta(hours=1)
 
 
-class ProgressPolicy(BaseModel):
+class ProgressPolicy(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
     alarm_behind_pct: float = Field(default=10.0, gt=0, le=100)
     recover_behind_pct: float = Field(default=5.0, ge=-100, lt=100)
@@ -46,13 +47,13 @@ class ProgressPolicy(BaseModel):
 MAX_QTY = 1e12  # a production quantity; bounds what is stored (a 127-digit string is not a quantity)
 
 
-class HourlyTarget(BaseModel):
+class HourlyTarget(Model):
     model_config = ConfigDict(extra="forbid")
     hour_start: datetime
     qty: float = Field(ge=0, le=MAX_QTY, allow_inf_nan=False)
 
 
-class ProductionPlan(BaseModel):
+class ProductionPlan(Model):
     model_config = ConfigDict(extra="forbid")
     order_id: str = Field(min_length=1, max_length=128)
     product: str = ""
@@ -93,7 +94,7 @@ class ProductionPlan(BaseModel):
         return min(done, self.total_qty)
 
 
-class ActualReport(BaseModel):
+class ActualReport(Model):
     """Cumulative completed quantity of an order at a time (POST /progress)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -102,20 +103,26 @@ class ActualReport(BaseModel):
     at: datetime | None = None  # defaults to the time the report is received
 
 
-class ProgressPost(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProgressPost(Model):
+    """POST /progress: production plans and cumulative actuals (either may be left out)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "plans": [{"order_id": "MO-2026-1203", "product": "运动鞋 A1", "total_qty": 1200, "group": "factory-group",
+                   "start": "2026-12-03T08:00:00+08:00", "end": "2026-12-03T20:00:00+08:00"}],
+        "actuals": [{"order_id": "MO-2026-1203", "actual_qty": 430, "at": "2026-12-03T12:00:00+08:00"}],
+    }]})
     plans: list[ProductionPlan] = Field(default_factory=list)
     actuals: list[ActualReport] = Field(default_factory=list)
 
 
-class AlarmState(BaseModel):
+class AlarmState(Model):
     alarming: bool = False
     last_alarm_at: datetime | None = None
     last_alarm_behind_pct: float | None = None
     last_change_at: datetime | None = None
 
 
-class ProgressSnapshot(BaseModel):
+class ProgressSnapshot(Model):
     order_id: str
     product: str
     at: datetime
@@ -130,7 +137,7 @@ class ProgressSnapshot(BaseModel):
     end: datetime
 
 
-class Assessment(BaseModel):
+class Assessment(Model):
     outcome: Outcome
     state: AlarmState
     snapshot: ProgressSnapshot
@@ -147,6 +154,12 @@ def parse_progress_post(data: Any, known_plans: Mapping[str, ProductionPlan]) ->
             f"invalid progress report: {', '.join(fields)}",
             details=[{"field": f, "problem": e["msg"]} for f, e in zip(fields, exc.errors(), strict=True)],
         ) from None
+    check_known_orders(post, known_plans)
+    return post
+
+
+def check_known_orders(post: ProgressPost, known_plans: Mapping[str, ProductionPlan]) -> None:
+    """InvalidInput naming the first actual whose order has no plan, neither stored nor in the body."""
     plan_ids = set(known_plans) | {p.order_id for p in post.plans}
     for index, actual in enumerate(post.actuals):
         if actual.order_id not in plan_ids:
@@ -154,7 +167,6 @@ def parse_progress_post(data: Any, known_plans: Mapping[str, ProductionPlan]) ->
                 f"actuals[{index}].order_id: unknown order {actual.order_id!r} (no production plan)",
                 details={"field": f"actuals[{index}].order_id", "order_id": actual.order_id},
             )
-    return post
 
 
 def _loc(part: Any) -> str:

@@ -10,19 +10,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from wecom_oa.directory import Directory, leader
 from wecom_oa.errors import NotFound
 from wecom_oa.texts import Templates
+from wecom_oa.validation import Model
 
 if TYPE_CHECKING:
     from wecom_oa.worktime.calendar import WorkdayCalendar
 
 
-class ReportPolicy(BaseModel):
+class ReportPolicy(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
     consecutive_workdays: int = Field(default=3, ge=1, le=30)
     lookback_days: int = Field(default=60, ge=7, le=366)  # bounds the streak search
@@ -48,7 +49,7 @@ class ReportPolicy(BaseModel):
         return template_name in self.journal_templates or bool(template_id and template_id in self.journal_template_ids)
 
 
-class DailyReport(BaseModel):
+class DailyReport(Model):
     """A daily report received (WeCom 汇报 callback/sync, or POST /reports)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -57,14 +58,29 @@ class DailyReport(BaseModel):
     source: Literal["wecom", "api"] = "api"
 
 
-class MissingReport(BaseModel):
+class ReportsPost(Model):
+    """POST /reports: `{reports: [{userid, date}, …]}`, or one report `{userid, date}` alone."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"reports": [{"userid": "zhangsan", "date": "2026-12-03"}, {"userid": "lisi", "date": "2026-12-03"}]},
+        {"userid": "wangwu", "date": "2026-12-03"},
+    ]})
+    reports: list[DailyReport] = Field(min_length=1, max_length=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_report(cls, data: Any) -> Any:
+        return {"reports": [data]} if isinstance(data, Mapping) and "reports" not in data else data
+
+
+class MissingReport(Model):
     userid: str
     streak: int  # consecutive missing workdays, up to the lookback
     dates: list[date]  # those workdays, oldest first
     leader: str | None = None
 
 
-class LeaderNote(BaseModel):
+class LeaderNote(Model):
     leader: str
     members: list[MissingReport]
 

@@ -26,10 +26,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from wecom_oa import wiring
-from wecom_oa.api import ApiRequest, route
 from wecom_oa.aws.dynamo import GSI_OPEN, Keys, app_table
 from wecom_oa.clock import get_clock
 from wecom_oa.digests import config
@@ -42,9 +41,10 @@ from wecom_oa.digests.domain import (
 from wecom_oa.digests.progress import (
     AlarmState,
     ProductionPlan,
+    ProgressPost,
     ProgressSnapshot,
     assess,
-    parse_progress_post,
+    check_known_orders,
     render_assessment,
     render_progress_lines,
 )
@@ -52,6 +52,7 @@ from wecom_oa.digests.reports import (
     DailyReport,
     LeaderNote,
     ReportPolicy,
+    ReportsPost,
     find_missing,
     journal_window_start,
     render_leader_note,
@@ -68,7 +69,7 @@ from wecom_oa.digests.schedules import (
     should_fire,
 )
 from wecom_oa.digests.store import OrderStore, ReportStore, RunStore
-from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, OAError, UpstreamError
+from wecom_oa.errors import ConfigurationError, Conflict, OAError, UpstreamError
 from wecom_oa.observability import logger, metrics
 from wecom_oa.settings import get_settings
 from wecom_oa.texts import APP_MARKDOWN_LIMIT, ROBOT_MARKDOWN_LIMIT, split_markdown
@@ -323,47 +324,31 @@ def _production_progress(ctx: RunContext) -> None:
         ctx.deliver(f"table:{target.kind}:{target.ref}", target, parts)
 
 
-@route("POST", "/progress")
-def post_progress(request: ApiRequest) -> tuple[int, dict[str, Any]]:
-    """Store production plans and cumulative actuals. 400 names the field or the unknown order."""
-    body = request.json()
+def record_progress(post: ProgressPost) -> dict[str, Any]:
+    """POST /progress: store production plans and cumulative actuals. 400 names the unknown order
+    (an actual whose order has no plan, neither stored nor in the body)."""
     store = OrderStore(app_table())
-    actuals = body.get("actuals")  # validated by parse_progress_post; here only to look plans up
-    actual_ids = {str(a.get("order_id")) for a in actuals if isinstance(a, Mapping)} if isinstance(actuals, list) else set()
-    post = parse_progress_post(body, store.plans(actual_ids))
+    check_known_orders(post, store.plans({a.order_id for a in post.actuals}))
     now = get_clock().now()
     for plan in post.plans:
         store.save_plan(plan)
     accepted = sum(store.save_actual(actual, now) for actual in post.actuals)
-    return 201, {"plans": len(post.plans), "actuals": accepted, "ignored_older": len(post.actuals) - accepted}
+    return {"plans": len(post.plans), "actuals": accepted, "ignored_older": len(post.actuals) - accepted}
 
 
 # -- daily reports ------------------------------------------------------------------------------
 
 
-class ReportsPost(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reports: list[DailyReport] = Field(min_length=1, max_length=1000)
-
-
-@route("POST", "/reports")
-def post_reports(request: ApiRequest) -> tuple[int, dict[str, Any]]:
-    """Record daily reports: `{reports: [{userid, date}]}` or a single `{userid, date}`."""
-    body = request.json()
-    try:
-        post = ReportsPost.model_validate(body if "reports" in body else {"reports": [body]})
-    except ValidationError as exc:
-        fields = [".".join(str(p) for p in e["loc"]) for e in exc.errors(include_url=False, include_input=False)]
-        raise InvalidInput(f"invalid daily report: {', '.join(fields)}",
-                           details=[{"field": f} for f in fields]) from None
+def record_reports(post: ReportsPost) -> dict[str, Any]:
+    """POST /reports: record daily reports of members (history may name people who have left)."""
     from wecom_oa import people
 
-    people.require_members([r.userid for r in post.reports], "reports.userid", active=False)  # history may name leavers
+    people.require_members([r.userid for r in post.reports], "reports.userid", active=False)
     store = ReportStore(app_table())
     now = get_clock().now()
     for report in post.reports:
         store.save(report, now)
-    return 201, {"stored": len(post.reports)}
+    return {"stored": len(post.reports)}
 
 
 JOURNAL_PERMISSION_HINT = "grant the WeCom app the 汇报 API (管理后台 → 汇报 → 可调用接口的应用)"

@@ -22,14 +22,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from wecom_oa import wiring
-from wecom_oa.api import ApiRequest, route
 from wecom_oa.aws.dynamo import app_table
 from wecom_oa.clock import get_clock
 from wecom_oa.digests import config as digests
-from wecom_oa.errors import AlreadyExists, InputLimitExceeded, InvalidInput, NotFound, OAError
+from wecom_oa.errors import AlreadyExists, InvalidInput, NotFound, OAError
 from wecom_oa.messaging import cards
 from wecom_oa.messaging.sending import about
 from wecom_oa.notices.domain import (
@@ -45,6 +44,7 @@ from wecom_oa.notices.domain import (
     render_leader_note,
     render_nudge,
 )
+from wecom_oa.notices.models import NoticeRequest
 from wecom_oa.notices.store import NoticeRepository
 from wecom_oa.observability import logger, metrics
 from wecom_oa.settings import get_settings
@@ -85,14 +85,11 @@ def parse_notice(body: Mapping[str, Any], *, notice_id: str, now: datetime) -> N
         raise InvalidInput("invalid notice: " + ", ".join(p["field"] for p in problems), details=problems) from None
 
 
-@route("POST", "/notices")
-def create_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
-    """Validate, count and store the notice, then hand the sending to the events queue: the answer
-    does not wait for thousands of recipient items and cards (a 6000-store notice answers at once;
-    `status` is `sending` until the worker has sent every batch)."""
-    body = request.json()
-    check_recipient_counts(body)
-    notice = parse_notice(body, notice_id=secrets.token_hex(8), now=get_clock().now())
+def publish(body: NoticeRequest) -> dict[str, Any]:
+    """POST /notices: validate, count and store the notice, then hand the sending to the events
+    queue: the answer does not wait for thousands of recipient items and cards (a 6000-store notice
+    answers at once; `status` is `sending` until the worker has sent every batch)."""
+    notice = parse_notice(body.model_dump(exclude_none=True), notice_id=secrets.token_hex(8), now=get_clock().now())
     directory = wiring.directory()
     from wecom_oa import people
 
@@ -104,24 +101,8 @@ def create_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
     departments = {u: directory.user(u).department for u in expanded.userids}
     repository().create(notice, departments, sending=True)
     _enqueue_send(notice.id or "")
-    return 201, {"id": notice.id, "recipients": len(expanded.userids), "inactive": expanded.inactive,
-                 "messages": len(batches(expanded.userids, _policy().batch_size)), "status": "sending"}
-
-
-def check_recipient_counts(body: Mapping[str, Any]) -> None:
-    """At most MAX_USERIDS userids, MAX_PARTIES departments and MAX_TAGS tags (WeCom's message/send
-    limits), counted on the raw body before anything is validated or looked up; InputLimitExceeded
-    names the field."""
-    from wecom_oa.api import MAX_PARTIES, MAX_TAGS, MAX_USERIDS
-
-    for field, limit, name in (("touser", MAX_USERIDS, "max_userids"), ("toparty", MAX_PARTIES, "max_parties"),
-                               ("totag", MAX_TAGS, "max_tags")):
-        value = body.get(field)
-        count = len([v for v in value.split("|") if v]) if isinstance(value, str) else \
-            len(value) if isinstance(value, list) else 0
-        if count > limit:
-            raise InputLimitExceeded(f"{field}: {count} recipients; the limit is {limit} per notice ({name})",
-                                     details={"limit": name, "max": limit, "where": field})
+    return {"id": notice.id, "recipients": len(expanded.userids), "inactive": expanded.inactive,
+            "messages": len(batches(expanded.userids, _policy().batch_size)), "status": "sending"}
 
 
 def require_known_users(notice: Notice, directory: Any) -> None:
@@ -233,12 +214,10 @@ def send_ack_cards(notice: Notice, userids: Sequence[str], batch_size: int, *, d
     return calls
 
 
-@route("GET", "/notices/{id}")
-def get_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
+def report(notice_id: str) -> dict[str, Any]:
     """Counts from the stored counters: no directory call, no scan of the recipients. `by_region`
     always; `by_department` and `pending` (userids) for notices of at most LISTED departments /
     recipients (a 6000-store notice answers with its 60 regions; the final report names the stores)."""
-    notice_id = request.params["id"]
     repo = repository()
     notice, meta = repo.get(notice_id)
     out = {"id": notice_id, "title": notice.title, "ack_deadline": notice.ack_deadline, **_counts(meta),
@@ -246,36 +225,24 @@ def get_notice(request: ApiRequest) -> tuple[int, dict[str, Any]]:
     if out["recipients"] <= LISTED:
         out["by_department"] = _by_department(repo.departments(notice_id))
         out["pending"] = [r["userid"] for r in repo.recipients(notice_id) if not r.get("acked_at")]
-    return 200, out
+    return out
 
 
 LISTED = 1000
-LIST_LIMIT_MAX = 100
 
 
-class NoticeListQuery(BaseModel):
-    """GET /notices query: the month (company time) and one page of it, newest first."""
-
-    model_config = ConfigDict(extra="forbid")
-    month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
-    limit: int = Field(20, ge=1, le=LIST_LIMIT_MAX)
-    cursor: str | None = Field(None, max_length=1000)
-
-
-@route("GET", "/notices")
-def list_notices(request: ApiRequest) -> tuple[int, dict[str, Any]]:
-    """The notices published in a month (default: this one), newest first, `limit` per page with
-    an opaque `next_cursor`; each with its acknowledgement counts (from the notice's own counters)."""
+def list_month(month: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    """GET /notices: the notices published in `month` (default: this one, company time), newest
+    first, `limit` per page with an opaque `next_cursor`; each with its acknowledgement counts
+    (from the notice's own counters)."""
     from wecom_oa.api import decode_cursor, encode_cursor
-    from wecom_oa.notices.store import list_month
-    from wecom_oa.validation import parse
+    from wecom_oa.notices.store import list_month as current_month
 
-    query = parse(NoticeListQuery, request.query)
-    month = query.month or list_month(get_clock().now(), ZoneInfo(get_settings().default_timezone))
-    items, last = repository().list_page(month, query.limit, decode_cursor(query.cursor, f"NOTICELIST#{month}"))
+    month = month or current_month(get_clock().now(), ZoneInfo(get_settings().default_timezone))
+    items, last = repository().list_page(month, limit, decode_cursor(cursor, f"NOTICELIST#{month}"))
     notices = [{**{k: (meta.get("notice") or {}).get(k) for k in ("id", "title", "sender", "created_at", "ack_deadline")},
                 **_counts(meta)} for meta in items]
-    return 200, {"month": month, "notices": notices, "next_cursor": encode_cursor(last)}
+    return {"month": month, "notices": notices, "next_cursor": encode_cursor(last)}
 
 
 def _counts(meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,33 +3,27 @@
 - `POST /tasks` takes `CreateTaskRequest` → 201 `TaskView` (200 with the existing task when its
   `external_id` was seen before).
 - `POST /tasks/{id}/done` takes `DoneRequest` (body optional) → 200 `TaskView`.
-- `GET /tasks?group=&status=open` parses `TaskListQuery` → 200 `TaskList`.
+- `GET /tasks?group=&status=open` → 200 `TaskList`.
 
-Failures (mapped once by `wecom_oa.http`) name the field in `details`: unknown `group` (validated
-against the groups passed as validation context `{"groups": ids}`), unknown `owner` (checked in the
-directory by the service), a `due_at` without a UTC offset, unknown keys.
+Failures (mapped once by `wecom_oa.http`) name the field in `details`: a `due_at` without a UTC
+offset, unknown keys; an unknown `group` (not in digests.yaml) and an unknown `owner` (not in the
+directory) are named by the service.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field
+
+from wecom_oa.validation import Model
 
 Userid = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
 TaskStatus = Literal["open", "done", "cancelled"]
 
 
-def _known_group(value: str, info: ValidationInfo) -> str:
-    groups: Collection[str] | None = (info.context or {}).get("groups")
-    if groups is not None and value not in groups:
-        raise ValueError(f"unknown project group {value!r}; one of {', '.join(sorted(groups)) or '(none configured)'}")
-    return value
-
-
-class CreateTaskRequest(BaseModel):
+class CreateTaskRequest(Model):
     """`{title, owner, group, due_at?, description?, source?, external_id?}`. `external_id` is the
     calling system's id of the to-do: sending it again returns the task created the first time.
     External ids are global; prefix them with the system's name (e.g. `erp:PO-17`)."""
@@ -50,27 +44,15 @@ class CreateTaskRequest(BaseModel):
     source: str | None = Field(None, min_length=1, max_length=64)
     external_id: str | None = Field(None, min_length=1, max_length=200)
 
-    _group = field_validator("group")(_known_group)
 
-
-class DoneRequest(BaseModel):
+class DoneRequest(Model):
     """`{by?}`: who finished it (a userid), recorded as `done_by`."""
 
     model_config = ConfigDict(extra="forbid")
     by: Userid | None = None
 
 
-class TaskListQuery(BaseModel):
-    """Query of `GET /tasks`. Only open tasks are listed (read from the open index)."""
-
-    model_config = ConfigDict(extra="forbid")
-    group: str = Field(min_length=1, max_length=64)
-    status: Literal["open"] = "open"
-
-    _group = field_validator("group")(_known_group)
-
-
-class TaskView(BaseModel):
+class TaskView(Model):
     """A stored task as the API returns it; `link` is the same URL the daily summary shows."""
 
     model_config = ConfigDict(extra="ignore")
@@ -92,7 +74,7 @@ class TaskView(BaseModel):
     link: str | None = None
 
 
-class TaskList(BaseModel):
+class TaskList(Model):
     group: str
     status: Literal["open"]
     count: int

@@ -28,20 +28,16 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
-
 from wecom_oa import wiring
-from wecom_oa.api import ApiRequest, route
 from wecom_oa.approvals.prechecks import ApprovalTemplates
 from wecom_oa.aws.dynamo import app_table
 from wecom_oa.clock import company_stamp, get_clock
 from wecom_oa.digests import config as digests
 from wecom_oa.digests.schedules import group_of
 from wecom_oa.errors import AlreadyExists, IllegalTransition, InvalidInput, NotFound, OAError
-from wecom_oa.http import invalid_from_validation
 from wecom_oa.observability import logger, metrics
 from wecom_oa.settings import get_settings
-from wecom_oa.tasks.models import CreateTaskRequest, DoneRequest, TaskList, TaskListQuery, TaskView
+from wecom_oa.tasks.models import CreateTaskRequest, DoneRequest, TaskList, TaskView
 from wecom_oa.tasks.store import TaskRepository
 
 HANDOVER_SOURCE = "handover"
@@ -75,17 +71,20 @@ def new_task_id(now: datetime) -> str:
     return f"TK{company_stamp(now)}-{secrets.token_hex(4)}"
 
 
-def parse_create(body: Mapping[str, Any]) -> CreateTaskRequest:
-    try:
-        return CreateTaskRequest.model_validate(body, context={"groups": group_ids()})
-    except ValidationError as exc:
-        raise invalid_from_validation(exc) from None
+def require_group(group: str) -> None:
+    """InvalidInput naming `group` unless it is a configured project group (digests.yaml)."""
+    groups = group_ids()
+    if group not in groups:
+        problem = f"unknown project group {group!r}; one of {', '.join(sorted(groups)) or '(none configured)'}"
+        raise InvalidInput(f"group: {problem}", details=[{"field": "group", "problem": problem}])
 
 
 # ------------------------------------------------------------------------------ commands
 def create(request: CreateTaskRequest, *, notify: bool = True) -> tuple[bool, dict[str, Any]]:
     """Store the task (and text its owner when `notify`). Returns (created, view); created is False
-    when the external id was seen before. Raises `InvalidInput` (field `owner`) for an unknown owner."""
+    when the external id was seen before. Raises `InvalidInput` naming `group` for a group that is
+    not configured and `owner` for an unknown owner."""
+    require_group(request.group)
     owner_name = _owner_name(request.owner)
     now = get_clock().now()
     task_id = task_id_for(request.external_id) if request.external_id else new_task_id(now)
@@ -290,37 +289,22 @@ def _group_of_user(userid: str, groups: list[Any]) -> str | None:
     return group_of(directory.user(userid).department, groups, parent_of)
 
 
-# ------------------------------------------------------------------------------ routes
-@route("POST", "/tasks")
-def _create_route(request: ApiRequest) -> tuple[int, Any]:
-    created, task = create(parse_create(request.json()))
-    return (201 if created else 200), task
+# ------------------------------------------------------------------------------ what the HTTP API calls
+def get(task_id: str) -> dict[str, Any]:
+    return view(repo().get(task_id))
 
 
-@route("GET", "/tasks/{id}")
-def _get_route(request: ApiRequest) -> tuple[int, Any]:
-    return 200, view(repo().get(request.params["id"]))
-
-
-@route("POST", "/tasks/{id}/done")
-def _done_route(request: ApiRequest) -> tuple[int, Any]:
-    body = request.json() if (request.raw_body or "").strip() else {}
-    try:
-        parsed = DoneRequest.model_validate(body)
-    except ValidationError as exc:
-        raise invalid_from_validation(exc) from None
-    if parsed.by:
+def done_by(task_id: str, body: DoneRequest | None) -> dict[str, Any]:
+    """POST /tasks/{id}/done: `by`, when given, is an active member of the directory."""
+    by = body.by if body else None
+    if by:
         from wecom_oa import people
 
-        people.require_actor(parsed.by)
-    return 200, done(request.params["id"], parsed.by)
+        people.require_actor(by)
+    return done(task_id, by)
 
 
-@route("GET", "/tasks")
-def _list_route(request: ApiRequest) -> tuple[int, Any]:
-    try:
-        query = TaskListQuery.model_validate(request.query, context={"groups": group_ids()})
-    except ValidationError as exc:
-        raise invalid_from_validation(exc, "query") from None
-    items = [view(i) for i in repo().list_open(query.group)]
-    return 200, TaskList(group=query.group, status=query.status, count=len(items), items=items).model_dump(mode="json")
+def list_open(group: str) -> dict[str, Any]:
+    require_group(group)
+    items = [view(i) for i in repo().list_open(group)]
+    return TaskList(group=group, status="open", count=len(items), items=items).model_dump(mode="json")

@@ -27,10 +27,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wecom_oa.clock import company_stamp
 from wecom_oa.errors import ConfigurationError, Forbidden, IllegalTransition, InvalidInput
+from wecom_oa.validation import Model
 
 MAX_FIELDS_PER_TEMPLATE = 30
 DEFAULT_CATALOG_PATH = Path(__file__).resolve().parents[1] / "config" / "ticket_types.yaml"
@@ -111,7 +112,7 @@ _ORDERED_TYPES = {FieldType.NUMBER, FieldType.MONEY, FieldType.DATE}
 _OPTION_TYPES = {FieldType.ENUM, FieldType.MULTI_ENUM}
 
 
-class _Frozen(BaseModel):
+class _Frozen(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -309,7 +310,7 @@ class RuleWhen(_Frozen):
 
 class RoutingRule(_Frozen):
     id: Key
-    when: RuleWhen = RuleWhen()
+    when: RuleWhen = Field(default_factory=RuleWhen)
     route: RouteTarget
 
     @model_validator(mode="after")
@@ -686,7 +687,7 @@ class CustomerTicketView(_Frozen):
     fields: dict[str, Any]
 
 
-class Ticket(BaseModel):
+class Ticket(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")  # stored items carry key attributes
 
     id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
@@ -780,7 +781,7 @@ class Outcome(NamedTuple):
     effects: tuple[Notify | SlaChange, ...]
 
 
-class NewTicket(BaseModel):
+class NewTicket(Model):
     model_config = ConfigDict(extra="forbid")
 
     type: str = Field(min_length=1, max_length=40)
@@ -806,7 +807,7 @@ class Target(_Frozen):
         return self
 
 
-class ActionPayload(BaseModel):
+class ActionPayload(Model):
     """Action arguments. `to`: a `Target` for transfer, a stage key for advance, the userid to
     notify for escalate. `fields` are merged into the ticket's fields and validated at the
     resulting stage and status."""

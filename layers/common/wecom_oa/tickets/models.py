@@ -137,15 +137,3 @@ class TicketListResponse(BaseModel):
     def build(cls, query: TicketListQuery, tickets: list[Ticket]) -> TicketListResponse:
         items = [TicketSummary.from_ticket(t) for t in tickets]
         return cls(team=query.team, status=query.status, count=len(items), items=items)
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: Any = None
-
-
-class ErrorResponse(BaseModel):
-    """`{error: {code, message, details}}` as produced by `wecom_oa.http.error_response`."""
-
-    error: ErrorDetail

@@ -17,18 +17,21 @@ Timer contract (statemachines/ticket_escalation.asl.json):
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wecom_oa import wiring
-from wecom_oa.api import ApiRequest, route
 from wecom_oa.aws.dynamo import Keys, app_table
 from wecom_oa.clock import get_clock, utc_iso
 from wecom_oa.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from wecom_oa.messaging.sending import about
 from wecom_oa.observability import logger, metrics
 from wecom_oa.settings import get_settings
+
+if TYPE_CHECKING:
+    from wecom_oa.tickets.models import ActionRequest, CreateTicketRequest
 
 TIMER_ACTIONS = {"accept", "wait_customer", "resume", "transfer", "resolve", "close", "reopen"}
 
@@ -79,7 +82,7 @@ def _repo() -> Any:
 
 
 # ------------------------------------------------------------------------------ commands
-def create(body: dict[str, Any], *, ticket_id: str | None = None) -> dict[str, Any]:
+def create(body: Mapping[str, Any] | CreateTicketRequest, *, ticket_id: str | None = None) -> dict[str, Any]:
     """Open a ticket (a fresh id unless given). Raises `InvalidInput`, and `AlreadyExists` for a
     given id that is taken."""
     from wecom_oa import people
@@ -104,7 +107,7 @@ def create(body: dict[str, Any], *, ticket_id: str | None = None) -> dict[str, A
     return view(ticket.id)
 
 
-def act(ticket_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def act(ticket_id: str, body: Mapping[str, Any] | ActionRequest) -> dict[str, Any]:
     from wecom_oa import people
     from wecom_oa.tickets.models import ActionRequest
 
@@ -742,32 +745,14 @@ def _click_transfer_submit(card: dict[str, Any], event: Any) -> None:
         _grey_out(card, event.from_user_name, "transferred")
 
 
-# ------------------------------------------------------------------------------ HTTP routes
-@route("POST", "/tickets")
-def _create_route(request: ApiRequest) -> tuple[int, Any]:
-    return 201, create(request.json())
-
-
-@route("GET", "/tickets/{id}")
-def _get_route(request: ApiRequest) -> tuple[int, Any]:
-    return 200, view(request.params["id"])
-
-
-@route("POST", "/tickets/{id}/actions")
-def _action_route(request: ApiRequest) -> tuple[int, Any]:
-    return 200, act(request.params["id"], request.json())
-
-
-@route("GET", "/tickets")
-def _list_route(request: ApiRequest) -> tuple[int, Any]:
+# ------------------------------------------------------------------------------ queries
+def list_open(team: str, status: str | None = None) -> dict[str, Any]:
+    """GET /tickets: the team's open tickets, optionally of the comma-separated `status`es."""
     from wecom_oa.tickets.domain import Status
 
-    team = request.query.get("team")
-    if not team:
-        raise InvalidInput("query parameter team is required", details=[{"field": "team", "problem": "required"}])
-    statuses = [s for s in (request.query.get("status") or "").split(",") if s] or None
+    statuses = [s for s in (status or "").split(",") if s] or None
     known = {s.value for s in Status}
     if unknown := [s for s in statuses or [] if s not in known]:
         raise InvalidInput(f"unknown status {', '.join(unknown)}",
                            details=[{"field": "status", "problem": f"one of {', '.join(sorted(known))}"}])
-    return 200, {"tickets": [t.model_dump(mode="json") for t in _repo().list_open(team, statuses)]}
+    return {"tickets": [t.model_dump(mode="json") for t in _repo().list_open(team, statuses)]}
