@@ -15,12 +15,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from wecom_oa.errors import NotFound
+from wecom_oa.validation import Model
 
 
-class User(BaseModel):
+class User(Model):
     userid: str
     name: str
     departments: list[int] = Field(default_factory=list)
@@ -37,14 +38,14 @@ class User(BaseModel):
         )
 
 
-class Department(BaseModel):
+class Department(Model):
     id: int
     name: str
     parentid: int | None = None
     leaders: list[str] = Field(default_factory=list)
 
 
-class Tag(BaseModel):
+class Tag(Model):
     tagid: int
     tagname: str
     userids: list[str] = Field(default_factory=list)

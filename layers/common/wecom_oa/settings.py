@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     SecretStr,
@@ -30,6 +29,7 @@ from pydantic import (
 )
 
 from wecom_oa.errors import ConfigurationError
+from wecom_oa.validation import Model
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -44,7 +44,7 @@ LOCAL_DEFAULTS = {
 }
 
 
-class Settings(BaseModel):
+class Settings(Model):
     """Typed view of the environment. Field aliases are the environment variable names."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")

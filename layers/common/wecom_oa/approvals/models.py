@@ -3,6 +3,7 @@ actions. Validation errors become `InvalidInput` naming the field (`parse`)."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter
@@ -130,13 +131,15 @@ class SendTask(_In):
 
 NotifierTask = Annotated[StageCardsTask | OutcomeTask | SendTask, Field(discriminator="action")]
 
-_branch = TypeAdapter(BranchTask)
-_notifier = TypeAdapter(NotifierTask)
+@cache
+def _adapter(kind: str) -> TypeAdapter[Any]:
+    """Built on first use: at import it would build every task model's validator."""
+    return TypeAdapter(BranchTask if kind == "branch" else NotifierTask)
 
 
 def parse_branch_task(data: Any) -> Any:
-    return parse(_branch, data)
+    return parse(_adapter("branch"), data)
 
 
 def parse_notifier_task(data: Any) -> Any:
-    return parse(_notifier, data)
+    return parse(_adapter("notifier"), data)

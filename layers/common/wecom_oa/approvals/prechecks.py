@@ -18,21 +18,22 @@ import string
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from wecom_oa.errors import ConfigurationError
+from wecom_oa.validation import Model
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "approvals.yaml"
 
 Severity = Literal["flag", "reject"]
 
 
-class Finding(BaseModel):
+class Finding(Model):
     """One pre-check result. `data` holds the figures the message was rendered from."""
 
     model_config = ConfigDict(frozen=True)
@@ -45,7 +46,7 @@ class Finding(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-class PreCheckConfig(BaseModel):
+class PreCheckConfig(Model):
     """A rule set's request for one check; `on_fail` decides whether a finding flags or rejects."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -55,7 +56,7 @@ class PreCheckConfig(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class CheckSubject(BaseModel):
+class CheckSubject(Model):
     """What a check sees of the request: validated form values and the applicant's department."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -111,7 +112,7 @@ class ApprovalTemplates:
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigurationError(f"{path.name}: cannot read templates ({type(exc).__name__})") from None
         try:
-            sections = _TEMPLATE_FILE.validate_python(raw)
+            sections = _template_file().validate_python(raw)
         except ValidationError as exc:
             where = "; ".join(".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in exc.errors())
             raise ConfigurationError(f"{path.name}: {where}") from None
@@ -147,7 +148,11 @@ class ApprovalTemplates:
         return shipped.value_words()
 
 
-_TEMPLATE_FILE = TypeAdapter(dict[str, dict[str, str]])
+
+
+@cache
+def _template_file() -> TypeAdapter[dict[str, dict[str, str]]]:
+    return TypeAdapter(dict[str, dict[str, str]])
 
 
 def _check_placeholders(source: str, where: str, text: str) -> None:
@@ -212,7 +217,7 @@ class LeaveBalanceProvider(Protocol):
         ...
 
 
-class InvoiceUse(BaseModel):
+class InvoiceUse(Model):
     model_config = ConfigDict(frozen=True)
 
     invoice_no: str

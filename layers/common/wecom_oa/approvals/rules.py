@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -63,6 +64,7 @@ from wecom_oa.approvals.prechecks import (
 )
 from wecom_oa.directory import Directory, User, department_head, leader
 from wecom_oa.errors import ConfigurationError, InputLimitExceeded, InvalidInput, NotFound
+from wecom_oa.validation import Model
 
 InputType = Literal["money", "number", "date", "duration", "text", "enum", "bool", "user_attribute"]
 HitPolicy = Literal["first", "unique", "priority", "collect"]
@@ -95,7 +97,11 @@ class UnresolvedApprover(ConfigurationError):
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)w)?(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?"
                        r"(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
-_ISO_DURATION = TypeAdapter(timedelta)
+
+
+@cache
+def _iso_duration() -> TypeAdapter[timedelta]:
+    return TypeAdapter(timedelta)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -107,7 +113,7 @@ def parse_duration(text: str) -> timedelta:
         return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
     if text[:1] in ("P", "-") and "P" in text:
         try:
-            return _ISO_DURATION.validate_python(text)
+            return _iso_duration().validate_python(text)
         except ValidationError:
             pass
     raise CellSyntaxError(f"invalid duration {text!r} (use e.g. 3d, 4h30m or P3D)")
@@ -342,7 +348,7 @@ def _cell_text(value: Any) -> Any:
     return value
 
 
-class InputSpec(BaseModel):
+class InputSpec(Model):
     """A typed input. `source` is `form.<field>` (default `form.<name>`) or `applicant.<attribute>`
     for user_attribute inputs; `domain` is a cell giving the values the input may take."""
 
@@ -377,7 +383,7 @@ class InputSpec(BaseModel):
         return self.source.split(".", 1)[1] if self.source and self.source.startswith("applicant.") else None
 
 
-class Timeout(BaseModel):
+class Timeout(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     after: str
@@ -396,7 +402,7 @@ class Timeout(BaseModel):
         return int(parse_duration(self.after).total_seconds())
 
 
-class Stage(BaseModel):
+class Stage(Model):
     """One approval stage. mode: any (或签), all (会签), sequential (依次审批)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -435,7 +441,7 @@ StageOrRef = Annotated[
 ]
 
 
-class Row(BaseModel):
+class Row(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(min_length=1)
@@ -462,7 +468,7 @@ class DefaultRow(Row):
     id: str = "default"
 
 
-class RuleSet(BaseModel):
+class RuleSet(Model):
     """A versioned decision table for one approval type. Load files through `rules_lint.load_ruleset`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -552,7 +558,7 @@ def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
 # --- requests and contract forms --------------------------------------------------------------
 
 
-class ExpenseForm(BaseModel):
+class ExpenseForm(Model):
     """API contract of the shipped `expense` type (amount in CNY)."""
 
     model_config = ConfigDict(extra="allow")
@@ -566,7 +572,7 @@ LeaveType = Literal["annual", "comp_time", "personal", "sick", "marriage", "mate
                     "bereavement", "other"]
 
 
-class LeaveForm(BaseModel):
+class LeaveForm(Model):
     """API contract of the shipped `leave` type: comp_time = 调休, personal = 事假."""
 
     model_config = ConfigDict(extra="allow")
@@ -664,7 +670,7 @@ def check_form_bounds(ruleset: RuleSet, form: Mapping[str, Any]) -> None:
                           f"form is {size} bytes as JSON; the limit is {FORM_MAX_BYTES} (form_max_bytes)", "form")
 
 
-class ApprovalRequest(BaseModel):
+class ApprovalRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     type: str
@@ -676,7 +682,7 @@ class ApprovalRequest(BaseModel):
 # --- decisions --------------------------------------------------------------------------------
 
 
-class CellTrace(BaseModel):
+class CellTrace(Model):
     input: str
     label: str
     cell: str
@@ -684,7 +690,7 @@ class CellTrace(BaseModel):
     matched: bool
 
 
-class RowTrace(BaseModel):
+class RowTrace(Model):
     """One evaluated row: all cells when it matched, the first failing cell when it did not."""
 
     row: str
@@ -692,14 +698,14 @@ class RowTrace(BaseModel):
     cells: list[CellTrace]
 
 
-class ResolvedTimeout(BaseModel):
+class ResolvedTimeout(Model):
     after: str
     after_seconds: int
     action: str
     max_reminders: int
 
 
-class ResolvedStage(BaseModel):
+class ResolvedStage(Model):
     index: int
     name: str
     mode: str
@@ -711,7 +717,7 @@ class ResolvedStage(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-class Decision(BaseModel):
+class Decision(Model):
     """The result of evaluating a request; what an approval stores (version, rows, inputs)."""
 
     type: str

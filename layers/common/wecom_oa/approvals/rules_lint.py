@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from wecom_oa.approvals.prechecks import (
     BUILTIN_CHECKS,
@@ -57,6 +57,7 @@ from wecom_oa.approvals.rules import (
 )
 from wecom_oa.directory import Directory
 from wecom_oa.errors import ConfigurationError, NotFound, OAError
+from wecom_oa.validation import Model
 
 RULE_FILE = re.compile(r"^(?P<type>[a-z][a-z0-9_]*)(?:\.v(?P<version>[1-9]\d*))?\.ya?ml$")
 NON_RULE_FILES = frozenset({"samples.yaml", "samples.yml"})
@@ -64,7 +65,7 @@ MAX_GAPS_REPORTED = 10
 MAX_LEAVES = 200_000
 
 
-class LintFinding(BaseModel):
+class LintFinding(Model):
     model_config = ConfigDict(frozen=True)
 
     file: str
@@ -571,7 +572,7 @@ def _point(point: tuple[tuple[str, str], ...]) -> str:
 # --- samples -----------------------------------------------------------------------------------
 
 
-class SampleContext(BaseModel):
+class SampleContext(Model):
     """Fake port data for one sample: leave balances per user, budgets per department id, invoices."""
 
     model_config = ConfigDict(extra="forbid")
@@ -581,7 +582,7 @@ class SampleContext(BaseModel):
     seen_invoices: list[InvoiceUse] = Field(default_factory=list)
 
 
-class StageExpectation(BaseModel):
+class StageExpectation(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = None
@@ -589,7 +590,7 @@ class StageExpectation(BaseModel):
     skipped: bool | None = None
 
 
-class SampleExpectation(BaseModel):
+class SampleExpectation(Model):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["auto_approve", "auto_reject", "route"] | None = None
@@ -602,7 +603,7 @@ class SampleExpectation(BaseModel):
     error: str | None = None
 
 
-class Sample(BaseModel):
+class Sample(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: str
@@ -614,13 +615,13 @@ class Sample(BaseModel):
     expect: SampleExpectation
 
 
-class SampleFile(BaseModel):
+class SampleFile(Model):
     model_config = ConfigDict(extra="forbid")
 
     samples: list[Sample] = Field(min_length=1)
 
 
-class SampleResult(BaseModel):
+class SampleResult(Model):
     name: str
     ok: bool
     problems: list[str]

@@ -20,9 +20,10 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from wecom_oa.errors import ConfigurationError, InvalidInput
+from wecom_oa.validation import Model
 
 PeriodKind = Literal["month", "quarter", "year"]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
@@ -35,7 +36,7 @@ _KEY_PATTERNS: dict[str, re.Pattern[str]] = {
 _KEY_EXAMPLES = {"month": "2026-11", "quarter": "2026-Q4", "year": "2026"}
 
 
-class BudgetConfig(BaseModel):
+class BudgetConfig(Model):
     """config/budgets.yaml. `departments` maps a WeCom department id to its budget per period (CNY)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -107,7 +108,7 @@ def remaining(budget: Decimal | None, spent: Decimal) -> Decimal | None:
     return None if budget is None else budget - spent
 
 
-class BudgetStatus(BaseModel):
+class BudgetStatus(Model):
     """A department's budget in one period (GET /budgets/{department_id})."""
 
     model_config = ConfigDict(frozen=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from wecom_oa.errors import InvalidInput
 from wecom_oa.texts import (
@@ -26,6 +26,7 @@ from wecom_oa.texts import (
     shorten,
     split_markdown,
 )
+from wecom_oa.validation import Model
 
 if TYPE_CHECKING:
     from wecom_oa.worktime.calendar import WorkdayCalendar
@@ -40,7 +41,7 @@ SECTION_ORDER: tuple[SectionKey, ...] = ("risks", "overdue_tickets", "open_ticke
 # summary model
 
 
-class OpenItem(BaseModel):
+class OpenItem(Model):
     """An open task, ticket or approval as read from the open-items index (never history)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -54,7 +55,7 @@ class OpenItem(BaseModel):
     sla_ratio: float | None = Field(default=None, ge=0)  # SLA time used / allowed; >= 1 is breached
 
 
-class SummaryLine(BaseModel):
+class SummaryLine(Model):
     kind: ItemKind
     id: str
     title: str
@@ -66,7 +67,7 @@ class SummaryLine(BaseModel):
     overdue_by: timedelta | None
 
 
-class Section(BaseModel):
+class Section(Model):
     key: SectionKey
     count: int
     items: list[SummaryLine]
@@ -77,7 +78,7 @@ class Section(BaseModel):
         return self.count - self.shown_above - len(self.items)
 
 
-class DailySummary(BaseModel):
+class DailySummary(Model):
     group: str
     group_name: str
     day: date

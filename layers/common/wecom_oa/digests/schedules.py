@@ -33,7 +33,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     StrictInt,
@@ -46,6 +45,7 @@ from wecom_oa.digests.progress import ProgressPolicy
 from wecom_oa.digests.reports import ReportPolicy
 from wecom_oa.errors import ConfigurationError, InvalidInput
 from wecom_oa.notices.domain import NoticePolicy
+from wecom_oa.validation import Model
 from wecom_oa.worktime.calendar import WorkdayCalendar
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "digests.yaml"
@@ -360,7 +360,7 @@ class DigestKind(StrEnum):
     TICKET_RECONCILE = "ticket_reconcile"
 
 
-class Target(BaseModel):
+class Target(Model):
     """Where a digest goes: a group robot (ref = robot key parameter name), an app group chat
     (ref = chatid), or app messages (ref = '|'-joined userids or `party:<id>`). `ref: "@group"`
     means each project group's own target (see `ProjectGroup`)."""
@@ -370,7 +370,7 @@ class Target(BaseModel):
     ref: str = Field(min_length=1)
 
 
-class DigestFilters(BaseModel):
+class DigestFilters(Model):
     model_config = ConfigDict(extra="forbid")
     groups: list[str] = Field(default_factory=list)  # empty: every project group
     item_kinds: list[Literal["task", "ticket", "approval"]] = Field(default_factory=list)
@@ -380,7 +380,7 @@ class DigestFilters(BaseModel):
 Period = Literal["day", "hour", "minute"]
 
 
-class ScheduleSpec(BaseModel):
+class ScheduleSpec(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
@@ -427,7 +427,7 @@ class ScheduleSpec(BaseModel):
 DepartmentId = Annotated[StrictInt, Field(ge=1)]
 
 
-class ProjectGroup(BaseModel):
+class ProjectGroup(Model):
     """A project group that receives the daily summary on its own channel.
 
     `departments`: WeCom department ids whose members (sub-departments included) belong to the
@@ -470,7 +470,7 @@ def group_of(department_id: int | None, groups: Sequence[ProjectGroup],
     return next((g.id for g in groups if lineage.intersection(g.departments)), None)
 
 
-class DigestConfig(BaseModel):
+class DigestConfig(Model):
     model_config = ConfigDict(extra="forbid")
     base_url: str = "https://oa.example.com"
     links: dict[str, str] = Field(

@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from wecom_oa import wiring
 from wecom_oa.aws.dynamo import GSI_OPEN, Keys, app_table
@@ -73,6 +73,7 @@ from wecom_oa.errors import ConfigurationError, Conflict, OAError, UpstreamError
 from wecom_oa.observability import logger, metrics
 from wecom_oa.settings import get_settings
 from wecom_oa.texts import APP_MARKDOWN_LIMIT, ROBOT_MARKDOWN_LIMIT, split_markdown
+from wecom_oa.validation import Model
 from wecom_oa.worktime.calendar import BusinessCalendar
 
 RECONCILERS = {
@@ -87,7 +88,7 @@ class DigestDeliveryFailed(UpstreamError):
     """At least one delivery of a digest run failed; the run stays retryable."""
 
 
-class DigestEvent(BaseModel):
+class DigestEvent(Model):
     """The scheduler's input (`Input` of the template's ScheduleV2 events)."""
 
     model_config = ConfigDict(extra="ignore")

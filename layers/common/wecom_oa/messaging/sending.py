@@ -46,13 +46,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from wecom_oa.aws.asl import asl_name, in_state_machine
 from wecom_oa.aws.dynamo import DynamoTable, Keys
 from wecom_oa.clock import Clock, get_clock
 from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, NotFound, OAError, StaleVersion
 from wecom_oa.observability import logger, metrics
+from wecom_oa.validation import Model
 from wecom_oa.wecom.client import (
     MARKDOWN_LIMIT,
     MAX_USERS,
@@ -109,7 +110,7 @@ class PacedResult(SendResult):
     pending_ids: list[str] = Field(default_factory=list)
 
 
-class PendingSend(BaseModel):
+class PendingSend(Model):
     """`kind` `paced`: held back by the send ledger. `retry`: a send that failed and is re-attempted
     as it was (same recipients, parties, tags and task ids)."""
 
@@ -132,7 +133,7 @@ class PendingSend(BaseModel):
     parked_at: datetime | None = None
 
 
-class DeferredSendMessage(BaseModel):
+class DeferredSendMessage(Model):
     """Body of a `deferred_send` queue message."""
 
     kind: Literal["deferred_send"] = DEFERRED_KIND

@@ -21,18 +21,19 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from wecom_oa.directory import Directory, leader
 from wecom_oa.errors import Forbidden, InvalidInput, NotFound
 from wecom_oa.texts import Templates
+from wecom_oa.validation import Model
 
 WECOM_MAX_TOUSER = 1000
 ROOT_DEPARTMENT = 1
 Stage = Literal["nudge", "escalate", "final_report"]
 
 
-class NoticePolicy(BaseModel):
+class NoticePolicy(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
     nudge_after_minutes: int = Field(default=120, ge=1)
     escalate_after_minutes: int = Field(default=240, ge=1)
@@ -55,7 +56,7 @@ def _split_ids(value: Any) -> Any:
     return value
 
 
-class Notice(BaseModel):
+class Notice(Model):
     """POST /notices body (plus the server-set id, sender and created_at)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -101,7 +102,7 @@ class Notice(BaseModel):
         }
 
 
-class Recipients(BaseModel):
+class Recipients(Model):
     userids: list[str]
     inactive: list[str] = Field(default_factory=list)  # named or expanded, but disabled / exited
 
@@ -189,7 +190,7 @@ def record_ack(recipients: Iterable[str], acks: Mapping[str, datetime], userid: 
     return {**acks, userid: at}
 
 
-class DepartmentAck(BaseModel):
+class DepartmentAck(Model):
     department_id: int | None
     department: str | None
     total: int
@@ -197,7 +198,7 @@ class DepartmentAck(BaseModel):
     ack_rate: float
 
 
-class AckStats(BaseModel):
+class AckStats(Model):
     recipients: int
     acknowledged: int
     ack_rate: float  # acknowledged / recipients, 0.0 when there are no recipients
@@ -251,7 +252,7 @@ def _dept_name(directory: Directory, dept: int | None) -> str | None:
 # follow-up plan
 
 
-class FollowupState(BaseModel):
+class FollowupState(Model):
     nudged_at: datetime | None = None
     escalated_at: datetime | None = None
     final_at: datetime | None = None
@@ -262,7 +263,7 @@ class FollowupState(BaseModel):
         return self.final_at is not None
 
 
-class FollowupAction(BaseModel):
+class FollowupAction(Model):
     stage: Stage
     userids: list[str] = Field(default_factory=list)  # nudge: the non-ackers
     leader_notes: dict[str, list[str]] = Field(default_factory=dict)  # escalate: leader -> non-ackers

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from wecom_oa.errors import InvalidInput
 from wecom_oa.tickets.domain import (
@@ -32,6 +32,7 @@ from wecom_oa.tickets.domain import (
     Target,
     Ticket,
 )
+from wecom_oa.validation import Model
 
 
 class CreateTicketRequest(NewTicket):
@@ -50,7 +51,7 @@ class CreateTicketRequest(NewTicket):
         return NewTicket.model_validate(self.model_dump())
 
 
-class ActionRequest(BaseModel):
+class ActionRequest(Model):
     """`{action, by, version?, to?, comment?, reason?, fields?}`. Give `version` (as last read) to
     have a change made by someone else since then rejected instead of silently built upon."""
 
@@ -78,17 +79,17 @@ class TicketResponse(Ticket):
         return cls.model_validate({**ticket.model_dump(), "sla": sla})
 
 
-class ActionResponse(BaseModel):
+class ActionResponse(Model):
     ticket: TicketResponse
     entry: HistoryEntry
 
 
-class HistoryResponse(BaseModel):
+class HistoryResponse(Model):
     ticket_id: str
     items: list[HistoryEntry]
 
 
-class TicketListQuery(BaseModel):
+class TicketListQuery(Model):
     """Query string of `GET /tickets`. Only open statuses can be listed by team (the open index)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -108,7 +109,7 @@ class TicketListQuery(BaseModel):
         return {self.status}
 
 
-class TicketSummary(BaseModel):
+class TicketSummary(Model):
     id: str
     type: str
     title: str
@@ -127,7 +128,7 @@ class TicketSummary(BaseModel):
         return cls.model_validate(ticket.model_dump(include=set(cls.model_fields)))
 
 
-class TicketListResponse(BaseModel):
+class TicketListResponse(Model):
     team: str
     status: Status | None
     count: int

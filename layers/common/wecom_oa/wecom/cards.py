@@ -34,9 +34,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import ConfigDict, ValidationError, model_validator
 
 from wecom_oa.errors import ConfigurationError, InvalidInput
+from wecom_oa.validation import Model
 from wecom_oa.wecom.client import TASK_ID_RE
 
 APPROVE, REJECT, ACCEPT, ACK = "approve", "reject", "accept", "ack"
@@ -98,7 +99,7 @@ def _check_field(field: str, spec: str | None, conversion: str | None, where: st
 
 # -- the YAML model -------------------------------------------------------------------------------
 
-class _Section(BaseModel):
+class _Section(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

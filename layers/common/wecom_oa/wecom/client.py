@@ -40,6 +40,7 @@ from wecom_oa.clock import Clock, get_clock
 from wecom_oa.directory import Department, Tag, User
 from wecom_oa.errors import InvalidInput
 from wecom_oa.observability import logger, redactor
+from wecom_oa.validation import Model
 from wecom_oa.wecom.errors import (
     SANDBOX_NOT_IMPLEMENTED,
     ContentTooLarge,
@@ -155,7 +156,7 @@ def check_size(what: str, text: str, limit: int) -> None:
 
 # -- recipients -----------------------------------------------------------------------------------
 
-class Recipients(BaseModel):
+class Recipients(Model):
     """One call's recipients, already '|'-joined as message/send wants them."""
 
     touser: str = ""
@@ -212,7 +213,7 @@ def _split_ids(value: Any) -> list[str]:
     return [v for v in str(value).split("|") if v]
 
 
-class SendResult(BaseModel):
+class SendResult(Model):
     """Aggregate of the message/send calls for one logical send."""
 
     calls: int = 0
@@ -240,11 +241,11 @@ class SendResult(BaseModel):
             getattr(self, field).extend(_split_ids(data.get(field)))
 
 
-class UpdateCardResult(BaseModel):
+class UpdateCardResult(Model):
     invaliduser: list[str] = Field(default_factory=list)
 
 
-class ApprovalDetail(BaseModel):
+class ApprovalDetail(Model):
     """`oa/getapprovaldetail` → `info` (field names as WeCom spells them; unknown fields kept)."""
 
     model_config = ConfigDict(extra="allow")
@@ -261,7 +262,7 @@ class ApprovalDetail(BaseModel):
     comments: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class VacationQuota(BaseModel):
+class VacationQuota(Model):
     """One leave type of `oa/vacation/getuservacationquota`; durations in seconds."""
 
     model_config = ConfigDict(extra="allow")
@@ -274,7 +275,7 @@ class VacationQuota(BaseModel):
     real_assignduration: int = 0
 
 
-class VacationConfig(BaseModel):
+class VacationConfig(Model):
     """One leave type of `oa/vacation/getcorpconf`. `time_attr` 0 按天 / 1 按小时; for an hourly type
     `perday_duration` is the seconds one day counts for (e.g. 28800 for 8 h)."""
 
@@ -305,13 +306,13 @@ JOURNAL_PAGE_LIMIT = 100
 JOURNAL_MAX_WINDOW = timedelta(days=28)
 
 
-class JournalUser(BaseModel):
+class JournalUser(Model):
     model_config = ConfigDict(extra="allow")
 
     userid: str = Field(min_length=1)
 
 
-class JournalRecord(BaseModel):
+class JournalRecord(Model):
     """`oa/journal/get_record_detail` → `info` (field names as WeCom spells them; unknown fields kept)."""
 
     model_config = ConfigDict(extra="allow")

@@ -11,9 +11,10 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError, computed_field
+from pydantic import ConfigDict, Field, JsonValue, TypeAdapter, ValidationError, computed_field
 
 from wecom_oa.errors import InvalidInput
+from wecom_oa.validation import Model
 
 
 class SpStatus(IntEnum):
@@ -49,7 +50,7 @@ class StatuChange(IntEnum):
 FINAL_SP_STATUSES = frozenset({2, 3, 4, 6, 7})
 
 
-class _Model(BaseModel):
+class _Model(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 

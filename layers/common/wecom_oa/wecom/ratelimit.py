@@ -22,16 +22,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from wecom_oa.aws.dynamo import DynamoTable, Keys
 from wecom_oa.errors import Conflict
+from wecom_oa.validation import Model
 
 PER_MINUTE = 30
 PER_HOUR = 1000
 
 
-class SendPlan(BaseModel):
+class SendPlan(Model):
     allowed: list[str] = Field(default_factory=list)
     deferred: dict[str, datetime] = Field(default_factory=dict)
 

@@ -31,9 +31,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
 from chinese_calendar.constants import holidays as _CC_HOLIDAYS
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from wecom_oa.errors import ConfigurationError, InvalidInput
+from wecom_oa.validation import Model
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CALENDARS_FILE = PACKAGE_DIR / "config" / "calendars.yaml"
@@ -60,7 +61,7 @@ class WorkdayCalendar(Protocol):
     def is_workday(self, d: date) -> bool: ...
 
 
-class WorkWindow(BaseModel):
+class WorkWindow(Model):
     """One local working period of a day, `[start, end)`, as `HH:MM` (end may be `24:00`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -93,7 +94,7 @@ class WorkWindow(BaseModel):
         return _minutes(self.end)
 
 
-class DateOverride(BaseModel):
+class DateOverride(Model):
     """A dated exception: a bare date (`2027-01-01`) or `{date: 2027-01-01, name: 元旦}`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -113,7 +114,7 @@ def _default_windows() -> list[WorkWindow]:
     return [WorkWindow(start="09:00", end="12:00"), WorkWindow(start="13:00", end="18:00")]
 
 
-class CalendarConfig(BaseModel):
+class CalendarConfig(Model):
     """One calendar as configured in `config/calendars.yaml`. Weekdays are ISO (1 = Monday)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -207,7 +208,7 @@ _TEXT_FIELDS: dict[str, set[str]] = {
 }
 
 
-class SlaTexts(BaseModel):
+class SlaTexts(Model):
     """Chinese fragments from `templates/sla.yaml`; placeholders are checked when loaded."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -13,16 +13,17 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from wecom_oa.errors import ConfigurationError
+from wecom_oa.validation import Model
 
 
 class Workdays(Protocol):
     def is_workday(self, day: object) -> bool: ...
 
 
-class QuietHours(BaseModel):
+class QuietHours(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str = "Asia/Shanghai"

@@ -32,7 +32,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -42,6 +41,7 @@ from pydantic import (
 )
 
 from wecom_oa.errors import ConfigurationError, IllegalTransition, InvalidInput
+from wecom_oa.validation import Model
 from wecom_oa.worktime.calendar import (
     PACKAGE_DIR,
     BusinessCalendar,
@@ -79,7 +79,7 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 # ------------------------------------------------------------------------------------------- policy
 
 
-class EscalationTarget(BaseModel):
+class EscalationTarget(Model):
     """Who an escalation level notifies.
 
     kinds: `user` (userid), `role` (a WeCom tag name or id), `handler` (the assignee),
@@ -108,7 +108,7 @@ class EscalationTarget(BaseModel):
         return self
 
 
-class EscalationLevel(BaseModel):
+class EscalationLevel(Model):
     """Notify `notify` once the clock has counted `after` (in the clock's own time kind)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -125,7 +125,7 @@ class EscalationLevel(BaseModel):
         return value
 
 
-class ClockPolicy(BaseModel):
+class ClockPolicy(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     target: Duration
@@ -171,7 +171,7 @@ class ClockPolicy(BaseModel):
         return value
 
 
-class PolicyMatch(BaseModel):
+class PolicyMatch(Model):
     """Which tickets a policy covers; an absent field matches anything."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -180,7 +180,7 @@ class PolicyMatch(BaseModel):
     priority: str | None = None
 
 
-class SlaPolicy(BaseModel):
+class SlaPolicy(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
@@ -204,7 +204,7 @@ class SlaPolicy(BaseModel):
         return {**data, "clocks": clocks}
 
 
-class SlaPolicySet(BaseModel):
+class SlaPolicySet(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: int = 1
@@ -263,7 +263,7 @@ def load_sla_policies(path: Path | None = None, *, calendars: CalendarSet | None
 # -------------------------------------------------------------------------------------------- state
 
 
-class PauseInterval(BaseModel):
+class PauseInterval(Model):
     """Time a clock did not count. `reason` `reopened` marks the gap between a stop and a resume
     (a reopened ticket): it is never counted, even on a clock that is not `pausable`."""
 
@@ -274,7 +274,7 @@ class PauseInterval(BaseModel):
     reason: str = PAUSE_ACTION
 
 
-class ClockState(BaseModel):
+class ClockState(Model):
     """One clock's cycle: `cycle` grows on every restart (e.g. a transfer restarts first_response)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -302,7 +302,7 @@ class ClockState(BaseModel):
         return bool(self.pauses) and self.pauses[-1].end is None
 
 
-class SlaState(BaseModel):
+class SlaState(Model):
     """What happened to a ticket's SLA clocks; stored with the ticket. Immutable: methods return copies.
 
     Clock names are canonical policy names; `CLOCK_ALIASES` (e.g. `response`) are accepted on input.
@@ -415,7 +415,7 @@ def _aware(at: datetime, field: str = "at") -> datetime:
 # ----------------------------------------------------------------------------------------- evaluate
 
 
-class DueAction(BaseModel):
+class DueAction(Model):
     model_config = ConfigDict(frozen=True)
 
     key: str
@@ -427,7 +427,7 @@ class DueAction(BaseModel):
     notify: list[EscalationTarget] = Field(default_factory=list)
 
 
-class ClockStatus(BaseModel):
+class ClockStatus(Model):
     model_config = ConfigDict(frozen=True)
 
     clock: str
@@ -446,7 +446,7 @@ class ClockStatus(BaseModel):
     breached: bool
 
 
-class SlaEvaluation(BaseModel):
+class SlaEvaluation(Model):
     model_config = ConfigDict(frozen=True)
 
     policy: str
