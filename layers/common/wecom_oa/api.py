@@ -21,6 +21,7 @@ from typing import Any
 
 from wecom_oa.approvals import limits as form_limits
 from wecom_oa.errors import InputLimitExceeded, InvalidInput, PayloadTooLarge
+from wecom_oa.validation import clip, where
 
 # -- input limits ---------------------------------------------------------------------------------
 # API Gateway takes 10 MB and Lambda 6 MB, but what a body carries ends up in DynamoDB items
@@ -58,19 +59,6 @@ LIMITS: dict[str, int] = {
 # skipped) whole, so brackets and digits inside them do not count; an unterminated string runs to
 # the end. Every match is one step of a flat loop: nothing here recurses.
 _SCAN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[{]|[\]}]|\d[-+\d.eE]{' + str(MAX_NUMBER_CHARS) + ",}", re.DOTALL)
-
-
-def clip(text: str, size: int = 24) -> str:
-    """`text` cut for a message (a 500 KB key is named by its first characters)."""
-    return text if len(text) <= size else text[:size] + "…"
-
-
-def where(path: tuple[str | int, ...]) -> str:
-    """`form.items[2].name` for a path of keys and indexes; `(body)` for the root."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{clip(part)}" if out else clip(part))
-    return out or "(body)"
 
 
 def _exceeded(limit: str, message: str, at: str) -> InputLimitExceeded:

@@ -19,6 +19,7 @@ ROUTERS: dict[str, str] = {
     "reports": "wecom_oa.digests.api",
     "budgets": "wecom_oa.budgets.api",
     "outbox": "wecom_oa.messaging.api",
+    "workflows": "wecom_oa.workflows.api",
 }
 
 

@@ -18,6 +18,19 @@ class Model(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
+def clip(text: str, size: int = 24) -> str:
+    """`text` cut for a message (a 500 KB key is named by its first characters)."""
+    return text if len(text) <= size else text[:size] + "…"
+
+
+def where(path: tuple[str | int, ...]) -> str:
+    """`form.items[2].name` for a path of keys and indexes; `(body)` for the root."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{clip(part)}" if out else clip(part))
+    return out or "(body)"
+
+
 WHERE = {"body": "request body", "query": "query", "path": "path"}
 
 
@@ -25,8 +38,6 @@ def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """pydantic error list → `[{field, problem}]` without echoing input values back. The field is
     named as the caller wrote it (`actuals[0].actual_qty`), without powertools' leading `body`,
     `query` or `path`."""
-    from wecom_oa.api import where
-
     out = []
     for err in errors:
         loc = tuple(err.get("loc", ()))

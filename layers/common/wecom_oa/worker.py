@@ -1,5 +1,5 @@
 """Queue worker: route each stored WeCom event to its domain handler, and our own queue messages
-(`INTERNAL_KINDS`: the paced sender's `deferred_send`) to theirs.
+(`INTERNAL_KINDS`: the paced sender's `deferred_send`, notices' batches, a workflow task closed) to theirs.
 
 Delivery is at-least-once (SQS); every handler is idempotent (conditional writes keyed by the
 event's idempotency key or by the state it moves). A handler that raises fails only its own
@@ -87,6 +87,12 @@ def _notice_send(message: Any) -> None:
     notices.send_queued(message)
 
 
+def _workflow_task_closed(message: Any) -> None:
+    from wecom_oa.workflows import service as workflows
+
+    workflows.on_task_closed(message)
+
+
 ROUTES: dict[str, EventHandler] = {
     "card_click": _card_click,
     "approval_change": _approval_change,
@@ -94,9 +100,10 @@ ROUTES: dict[str, EventHandler] = {
     "text": _chat_message,
     "deferred_send": _deferred_send,
     "notice_send": _notice_send,
+    "workflow_task_closed": _workflow_task_closed,
 }
 # Our own queue messages: their handler takes the message itself (no WeCom event inside).
-INTERNAL_KINDS = frozenset({"deferred_send", "notice_send"})
+INTERNAL_KINDS = frozenset({"deferred_send", "notice_send", "workflow_task_closed"})
 
 
 def process_message(body: str | dict[str, Any]) -> str:

@@ -76,8 +76,14 @@ def _loaders(config_dir: Path) -> list[tuple[str, Callable[[Path], Any]]]:
     def sla(path: Path) -> Any:
         return load_sla_policies(path, calendars=load_calendars(config_dir / "calendars.yaml"))
 
+    def workflow(path: Path) -> Any:
+        from wecom_oa.workflows.templates import parse_template
+
+        return parse_template(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+
+    workflows = [(f"workflows/{p.name}", workflow) for p in sorted((config_dir / "workflows").glob("*.yaml"))]
     return [("calendars.yaml", load_calendars), ("ticket_types.yaml", load_catalog), ("sla_policies.yaml", sla),
-            ("digests.yaml", load_digest_config), ("quiet_hours.yaml", load_quiet_hours)]
+            ("digests.yaml", load_digest_config), ("quiet_hours.yaml", load_quiet_hours), *workflows]
 
 
 def load_problems(config_dir: Path) -> list[str]:
@@ -160,4 +166,15 @@ def _references(name: str, config: Any, path: Path, directory: Any, robots: set[
             out += differences(TEMPLATE, path, config)
         for userid in config.reports.hr_recipients or []:
             user(userid, "reports.hr_recipients")
+    elif name.startswith("workflows/"):
+        for role_name, role in config.roles.items():
+            for userid in role.users or []:
+                user(userid, f"roles.{role_name}.users")
+        from wecom_oa.digests.schedules import load_digest_config
+
+        digests = path.parent.parent / "digests.yaml"
+        groups = [g.id for g in load_digest_config(digests).groups] if digests.exists() else []
+        if groups and config.group not in groups:
+            line, keys = locate(path, "group")
+            out.append(f"{path.name}:{line}: {keys}: unknown project group {config.group!r} (digests.yaml has {groups})")
     return out

@@ -80,16 +80,19 @@ def require_group(group: str) -> None:
 
 
 # ------------------------------------------------------------------------------ commands
-def create(request: CreateTaskRequest, *, notify: bool = True) -> tuple[bool, dict[str, Any]]:
+def create(request: CreateTaskRequest, *, notify: bool = True, on_close: str | None = None,
+           ref: Mapping[str, str] | None = None) -> tuple[bool, dict[str, Any]]:
     """Store the task (and text its owner when `notify`). Returns (created, view); created is False
     when the external id was seen before. Raises `InvalidInput` naming `group` for a group that is
-    not configured and `owner` for an unknown owner."""
+    not configured and `owner` for an unknown owner. `on_close`: the events-queue message kind
+    published (with `ref`) when the task is done or cancelled, for the feature that made it."""
     require_group(request.group)
     owner_name = _owner_name(request.owner)
     now = get_clock().now()
     task_id = task_id_for(request.external_id) if request.external_id else new_task_id(now)
     item = {"id": task_id, **request.model_dump(mode="json", exclude_none=True), "owner_name": owner_name,
-            "status": "open", "created_at": now.isoformat()}
+            "status": "open", "created_at": now.isoformat(),
+            **({"on_close": on_close, "ref": dict(ref or {})} if on_close else {})}
     try:
         repo().create(item, due=request.due_at)
         created = True
@@ -181,6 +184,7 @@ def done(task_id: str, by: str | None = None) -> dict[str, Any]:
     closed = repo().close(task_id, "done", by, get_clock().now())
     if closed is not None:
         metrics.add_metric(name="TaskDone", unit="Count", value=1)
+        _published_closed(closed, "done", by)
         return view(closed)
     item = repo().get(task_id)
     if item["status"] != "done":
@@ -191,7 +195,19 @@ def done(task_id: str, by: str | None = None) -> dict[str, Any]:
 
 def cancel(task_id: str, by: str | None = None) -> bool:
     """Close an open task as cancelled; False when it is not open (or absent)."""
-    return repo().close(task_id, "cancelled", by, get_clock().now()) is not None
+    closed = repo().close(task_id, "cancelled", by, get_clock().now())
+    if closed is not None:
+        _published_closed(closed, "cancelled", by)
+    return closed is not None
+
+
+def _published_closed(item: Mapping[str, Any], status: str, by: str | None) -> None:
+    """Tell the feature that made the task (its `on_close` kind) that it closed, through the events
+    queue: at least once, keyed by task and status (the consumer is idempotent)."""
+    if not item.get("on_close"):
+        return
+    wiring.events_queue_enqueue({"kind": item["on_close"], "key": f"{item['id']}:{status}", "task_id": item["id"],
+                                 "status": status, "by": by, "ref": item.get("ref") or {}}, 0)
 
 
 def link(task_id: str) -> str:
