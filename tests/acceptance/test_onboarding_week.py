@@ -53,3 +53,19 @@ def test_an_onboarding_unlocks_in_order_shows_the_overdue_it_task_and_tells_hr_w
     assert done["status"] == "completed" and done["progress"] == {"done": 12, "total": 12}
     told = [t for t in company.texts("liuyang") if "全部完成" in t]
     assert len(told) == 1 and "王五" in told[0] and "工作时间" in told[0], told
+
+
+def test_an_approved_onboarding_request_starts_the_workflow_once(start_company) -> None:
+    company = start_company("2026-12-07T09:00:00+08:00", people=["liuyang", "wangjianguo", "wangwu"])
+    request = company.api("POST", "/approvals", {"type": "onboarding", "applicant": "liuyang", "form": {
+        "new_hire": "wangwu", "mentor": "lina", "start_date": "2026-12-08"}}, expect=201)
+    assert not [c for c in _cards(company, "liuyang") if "签署劳动合同" in c]  # not before the approval
+
+    company.click("wangjianguo", company.card("wangjianguo", "入职申请")["task_id"], "approve")
+
+    assert company.api("GET", f"/approvals/{request['id']}")["status"] == "approved"
+    wf = company.api("GET", f"/workflows/WF-onboarding-{request['id']}")
+    assert wf["status"] == "running" and wf["subject"] == {"new_hire": "wangwu"}
+    assert wf["tasks"][0]["due_at"] == "2026-12-08T11:00:00+08:00"  # from 09:00 on the start date
+    assert len([c for c in _cards(company, "liuyang") if "签署劳动合同" in c]) == 1
+    assert len([t for t in company.texts("wangwu") if "入职指引" in t]) == 1

@@ -13,7 +13,7 @@ def messages(findings, code):
     return [f.message for f in findings if f.code == code]
 
 
-@pytest.mark.parametrize("name", ["expense", "leave"])
+@pytest.mark.parametrize("name", ["expense", "leave", "onboarding"])
 def test_given_the_shipped_rules_when_linted_with_the_directory_then_clean(rules_dir, directory, name):
     ruleset, findings = lint_file(rules_dir / f"{name}.yaml", directory=directory)
     assert ruleset is not None and findings == []

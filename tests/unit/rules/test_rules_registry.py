@@ -28,7 +28,7 @@ def test_given_a_new_active_version_when_an_old_approval_asks_then_it_gets_its_o
     assert registry.get("expense", 1).rows[0].when == {"amount": "<= 1000"}
     assert registry.get("expense", 2).rows[0].when == {"amount": "<= 2000"}
     assert registry.versions("expense") == [1, 2]
-    assert registry.types() == ["expense", "leave"]
+    assert registry.types() == ["expense", "leave", "onboarding"]
 
 
 def test_given_a_version_no_longer_kept_when_asked_then_configuration_error_says_which_file(rules_copy):

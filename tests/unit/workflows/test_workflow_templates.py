@@ -37,6 +37,8 @@ def _with(change) -> dict:
     (lambda d: d["tasks"][2].update(key="a"), "task keys appear twice: a"),
     (lambda d: d["tasks"][0].update(due="soon"), "'soon' is not a duration"),
     (lambda d: d.update(owner_role="ceo"), "owner_role: unknown role 'ceo'"),
+    (lambda d: d.update(start_on={"approval": "onboarding", "subject": {"nope": "f"}}),
+     "start_on.subject: nope are not subject fields"),
 ])
 def test_given_a_broken_template_then_the_error_names_the_problem(change, named) -> None:
     with pytest.raises(ConfigurationError) as caught:

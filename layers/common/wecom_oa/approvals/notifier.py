@@ -121,7 +121,16 @@ def outcome(task: OutcomeTask) -> dict[str, Any]:
                      **({"reason": reason} if reason else {}))
     wiring.sender().send_text(content, touser=[a["applicant"]], duplicate_check=True)
     handovers = send_handover(a) if approved else 0
+    if approved:
+        start_workflows(a)
     return {"cards_updated": updated, "handover": handovers}
+
+
+def start_workflows(a: dict[str, Any]) -> list[str]:
+    """The workflows an approved request starts (an approved 入职申请: the onboarding), once each."""
+    from wecom_oa.workflows import service as workflows
+
+    return workflows.start_for_approval(a)
 
 
 def _rejection_reason(a: dict[str, Any]) -> str | None:

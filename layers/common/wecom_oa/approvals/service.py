@@ -808,6 +808,7 @@ def on_wecom_approval_change(event: Any) -> None:
         from wecom_oa.approvals import notifier
 
         notifier.send_handover(item)
+        notifier.start_workflows(item)
     if info.sp_status == SP_REVOKED and record.get("post_actions_at") and _claim(sp_no, "revoked_at"):
         # Revoked after we announced the approval: attendance and rota undo it, the handover is off.
         detail = wiring.wecom_client().oa_get_approval_detail(sp_no)
@@ -900,6 +901,7 @@ def _on_linked_change(approval_id: str, event: Any) -> None:
         from wecom_oa.approvals import notifier
 
         notifier.send_handover(a)
+        notifier.start_workflows(a)
 
 
 _EVENT_FIELDS = ("id", "type", "applicant", "status", "form", "ruleset_version", "matched_rows", "decided_by",

@@ -173,7 +173,10 @@ def _references(name: str, config: Any, path: Path, directory: Any, robots: set[
         from wecom_oa.digests.schedules import load_digest_config
 
         digests = path.parent.parent / "digests.yaml"
-        groups = [g.id for g in load_digest_config(digests).groups] if digests.exists() else []
+        try:
+            groups = [g.id for g in load_digest_config(digests).groups] if digests.exists() else []
+        except ConfigurationError:  # named on its own line above
+            groups = []
         if groups and config.group not in groups:
             line, keys = locate(path, "group")
             out.append(f"{path.name}:{line}: {keys}: unknown project group {config.group!r} (digests.yaml has {groups})")

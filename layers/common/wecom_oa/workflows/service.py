@@ -113,8 +113,9 @@ def _check_subject(template: WorkflowTemplate, req: StartWorkflow) -> None:
                            details=[{"field": f"assignments.{k}", "problem": "unknown assignment"} for k in unknown])
 
 
-def start(req: StartWorkflow) -> dict[str, Any]:
-    """POST /workflows: validate, store, send the first tasks; nothing is written on a 4xx."""
+def start(req: StartWorkflow, *, workflow_id: str | None = None) -> dict[str, Any]:
+    """POST /workflows: validate, store, send the first tasks; nothing is written on a 4xx. A given
+    `workflow_id` (an approval's) is started once: `AlreadyExists` when it was before."""
     from wecom_oa.tasks import service as tasks
 
     template = _template(req.template)
@@ -125,7 +126,7 @@ def start(req: StartWorkflow) -> dict[str, Any]:
     started = req.starts_at or now
     calendar = _calendar()
     tz = ZoneInfo(get_settings().default_timezone)  # due times read in the company's time, as people see them
-    workflow_id = f"WF{company_stamp(now)}-{secrets.token_hex(4)}"
+    workflow_id = workflow_id or f"WF{company_stamp(now)}-{secrets.token_hex(4)}"
     steps = [{"key": t.key, "title": t.title, "role": t.role, "owner": owners[t.role], "after": t.after,
               "due_at": calendar.add_business_time(started, t.due).astimezone(tz).isoformat(),
               "state": "locked", "task_id": tasks.task_id_for(_external_id(workflow_id, t.key))}
@@ -142,6 +143,47 @@ def start(req: StartWorkflow) -> dict[str, Any]:
             _unlock(meta, step)
     _welcome(template, meta, steps, owners)
     return view(workflow_id)
+
+
+def start_for_approval(a: Mapping[str, Any]) -> list[str]:
+    """The workflows whose template starts on an approved `a` of its type (`start_on`), each once
+    per approval (its id is derived from the approval's). A workflow that cannot start (a role
+    resolving to nobody) is logged and counted, never breaks the approval's other post actions.
+    Returns the ids started now."""
+    from wecom_oa.errors import AlreadyExists, OAError
+
+    form = a.get("form") or {}
+    started = []
+    for template in shipped().values():
+        rule = template.start_on
+        if rule is None or rule.approval != a.get("type"):
+            continue
+        subject = {k: str(form[v]) for k, v in rule.subject.items() if form.get(v) not in (None, "")}
+        assignments = {k: str(form[v]) for k, v in rule.assignments.items() if form.get(v) not in (None, "")}
+        starts_at = _start_of_day(form.get(rule.starts_on)) if rule.starts_on else None
+        workflow_id = f"WF-{template.key}-{a['id']}"
+        try:
+            start(StartWorkflow(template=template.key, subject=subject, assignments=assignments, starts_at=starts_at,
+                                source=f"approval:{a['id']}"), workflow_id=workflow_id)
+            started.append(workflow_id)
+        except AlreadyExists:
+            logger.info("workflow of the approval started before", extra={"workflow_id": workflow_id})
+        except OAError as exc:
+            logger.warning("workflow not started from the approval", extra={"approval_id": a["id"],
+                                                                            "template": template.key, "error": exc.message})
+            metrics.add_metric(name="WorkflowStartFailed", unit="Count", value=1)
+    return started
+
+
+def _start_of_day(value: Any) -> datetime | None:
+    """09:00 company time on the date `value` names (an ISO date); None when it names none."""
+    from datetime import date, time
+
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+    return datetime.combine(day, time(9, 0), tzinfo=ZoneInfo(get_settings().default_timezone))
 
 
 def _external_id(workflow_id: str, key: str) -> str:

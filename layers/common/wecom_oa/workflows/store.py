@@ -13,12 +13,13 @@ Guarantees (each a conditional write, never a read-then-write)
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from wecom_oa.aws.dynamo import DynamoTable
-from wecom_oa.errors import Conflict, NotFound
+from wecom_oa.errors import AlreadyExists, Conflict, NotFound
 
 META = "META"
 
@@ -36,11 +37,15 @@ class WorkflowRepository:
         self.table = table
 
     def create(self, meta: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> None:
-        """The steps first, then the workflow (conditional: a new id), so a workflow that exists
-        has all its steps."""
+        """The steps first, then the workflow, each written only if absent, so a workflow that
+        exists has all its steps and a repeated start (the same id: an approval's workflow) changes
+        nothing. Raises `AlreadyExists` when the workflow exists."""
         workflow_id = meta["id"]
+        if self.table.get(workflow_key(workflow_id)) is not None:
+            raise AlreadyExists(f"workflow {workflow_id} exists")
         for step in steps:
-            self.table.put({**step_key(workflow_id, step["key"]), "entity": "workflow_step", **step})
+            with contextlib.suppress(AlreadyExists):  # an interrupted start wrote it: keep it as it is
+                self.table.put_new({**step_key(workflow_id, step["key"]), "entity": "workflow_step", **step})
         self.table.put_new({**workflow_key(workflow_id), "entity": "workflow", **meta})
 
     def get(self, workflow_id: str) -> dict[str, Any]:

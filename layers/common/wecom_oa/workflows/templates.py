@@ -77,6 +77,16 @@ class Welcome(Model):
     template: str = Field(min_length=1, max_length=60)
 
 
+class StartOn(Model):
+    """Start the workflow when an approval of type `approval` is approved: subject and
+    assignments from the form's fields, due dates counted from 09:00 on the form's `starts_on` date."""
+
+    approval: str = Field(min_length=1, max_length=40)
+    subject: dict[str, str] = Field(default_factory=dict)
+    assignments: dict[str, str] = Field(default_factory=dict)
+    starts_on: str | None = None
+
+
 class WorkflowTemplate(Model):
     key: Key = Field(pattern=_KEY)
     name: str = Field(min_length=1, max_length=40)
@@ -85,6 +95,7 @@ class WorkflowTemplate(Model):
     subject: dict[str, SubjectField] = Field(default_factory=dict)
     roles: dict[Key, Role]
     welcome: Welcome | None = None
+    start_on: StartOn | None = None
     tasks: list[TaskSpec] = Field(min_length=1, max_length=200)
 
     @model_validator(mode="after")
@@ -107,6 +118,11 @@ class WorkflowTemplate(Model):
                 raise ValueError(f"role {name}: {field!r} is not a user field of subject")
         if self.welcome and self.welcome.to not in self.subject:
             raise ValueError(f"welcome.to: {self.welcome.to!r} is not a subject field")
+        if self.start_on:
+            if unknown := sorted(set(self.start_on.subject) - set(self.subject)):
+                raise ValueError(f"start_on.subject: {', '.join(unknown)} are not subject fields")
+            if unknown := sorted(set(self.start_on.assignments) - set(self.assignments())):
+                raise ValueError(f"start_on.assignments: {', '.join(unknown)} are not assignments of a role")
         if cycle := find_cycle({t.key: t.after for t in self.tasks}):
             raise ValueError(f"tasks wait for each other in a cycle: {' → '.join(cycle)}")
         return self
