@@ -1,7 +1,8 @@
 """HR onboarding as the people meet it: the HR system starts it on Monday 09:00; each person gets
 their to-do card only when what it waits for is done; IT's overdue mailbox is in the project
-group's 18:00 summary; when the last task is done on Tuesday, HR is told, with the business time
-it took; the new hire got a welcome with the mentor and leader by name."""
+group's 18:00 summary and IT is reminded at 10:00 the next workday; when the last task is done on
+Tuesday, HR is told, with the business time it took; the new hire got a welcome with the mentor
+and leader by name. An approved 入职申请 starts the same workflow once."""
 
 from __future__ import annotations
 
@@ -41,7 +42,10 @@ def test_an_onboarding_unlocks_in_order_shows_the_overdue_it_task_and_tells_hr_w
     assert mailbox and "已超期" in mailbox[0] and "<@lisi>" in mailbox[0], summaries[-1]  # a risk, and open
     assert not [line for line in summaries[-1].splitlines() if "制作工牌" in line]  # done: gone
 
-    company.until("2026-12-08T09:30:00+08:00")
+    company.until("2026-12-08T10:05:00+08:00")  # the 10:00 reminder of overdue tasks, to their owners
+    reminded = [t for t in company.texts("lisi") if "已超过截止时间" in t]
+    assert len(reminded) == 1 and "开通企业邮箱" in reminded[0], company.texts("lisi")
+    assert not [t for t in company.texts("sunli") if "已超过截止时间" in t]  # hers are done
     company.click("lisi", company.card("lisi", "开通企业邮箱")["task_id"], "done")
     company.click("lisi", company.card("lisi", "开通系统账号")["task_id"], "done")
     for userid, key in (("wangwu", "handbook"), ("wangwu", "training"), ("liuyang", "social"), ("wufang", "plan")):

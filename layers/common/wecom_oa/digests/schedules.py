@@ -356,6 +356,7 @@ class DigestKind(StrEnum):
     PRODUCTION_PROGRESS = "production_progress"
     MISSING_REPORTS = "missing_reports"
     NOTICE_FOLLOWUP = "notice_followup"
+    TASK_REMINDERS = "task_reminders"
     APPROVAL_RECONCILE = "approval_reconcile"
     TICKET_RECONCILE = "ticket_reconcile"
 

@@ -463,8 +463,28 @@ def _missing_reports(ctx: RunContext) -> None:
         table.update(Keys.report_tracking(userid), set_fields=fields, must_exist=False)
 
 
+def _task_reminders(ctx: RunContext) -> None:
+    """Each owner of open tasks past their due time (to-dos, workflow tasks) gets one text listing
+    them, oldest due first; the run's period key makes it once a workday. Read from the open index
+    only (items read ≈ open tasks)."""
+    table, t = app_table(), templates()
+    overdue: dict[str, list[tuple[datetime, str]]] = {}
+    for group in digest_config().groups:
+        for item in table.query(Keys.open_index("TASK", group.id, "", "")["gsi1pk"], index=GSI_OPEN):
+            due = item.get("due_at")
+            if item.get("status") == "open" and due and item.get("owner") and datetime.fromisoformat(due) < ctx.now:
+                overdue.setdefault(item["owner"], []).append((datetime.fromisoformat(due), item.get("title") or ""))
+    for owner, items in sorted(overdue.items()):
+        items.sort()
+        lines = [t.fill("tasks.overdue_header", count=len(items))] + [
+            t.fill("tasks.overdue_line", title=title, due=due.astimezone(ctx.spec.tz).strftime("%m-%d %H:%M"))
+            for due, title in items]
+        ctx.deliver(f"overdue:{owner}", Target(kind="app", ref=owner), ["\n".join(lines)], "text")
+
+
 _BUILDERS = {
     DigestKind.DAILY_SUMMARY: _daily_summary,
     DigestKind.PRODUCTION_PROGRESS: _production_progress,
     DigestKind.MISSING_REPORTS: _missing_reports,
+    DigestKind.TASK_REMINDERS: _task_reminders,
 }
