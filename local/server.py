@@ -52,6 +52,20 @@ def _prepare_environment(port: int, moto_port: int) -> None:
     time.tzset()
 
 
+def filter_messages(messages: list[dict[str, Any]], args: Any) -> list[dict[str, Any]]:
+    """`/_sandbox/messages` narrowed by `to` (a userid among the recipients, or a robot name),
+    `msgtype` and `since` (only messages after that `seq`); unknown filters are ignored."""
+    to, msgtype, since = args.get("to"), args.get("msgtype"), args.get("since")
+    out = messages
+    if to:
+        out = [m for m in out if to in ((m.get("recipients") or {}).get("userids") or []) or m.get("robot") == to]
+    if msgtype:
+        out = [m for m in out if m.get("msgtype") == msgtype]
+    if since and since.isdigit():
+        out = [m for m in out if int(m.get("seq", 0)) > int(since)]
+    return out
+
+
 def _docs(path: str) -> tuple[int, dict[str, str], str]:
     """Local mode's API documentation: Swagger UI at /_docs over the live resolver's OpenAPI
     document (also at /_docs/openapi.json; docs/openapi.json is the same, committed)."""
@@ -146,7 +160,7 @@ class LocalApp:
             return status, {"content-type": "application/json; charset=utf-8"}, json.dumps(value, ensure_ascii=False, default=str)
 
         if sub == "/messages" and method == "GET":
-            return ok(self.sandbox.messages())
+            return ok(filter_messages(self.sandbox.messages(), request.args))
         if sub == "/clock":
             return self.clock_route(method, request, ok)
         if sub == "/faults":
@@ -474,6 +488,8 @@ def main() -> None:
     print(f"WeCom OA local stack ready on http://127.0.0.1:{port} "
           f"(AWS: moto on 127.0.0.1:{moto_port}; WeCom sandbox: /_sandbox/cgi-bin; "
           f"clock: {get_clock().now().isoformat()})", flush=True)
+    print("  state is in memory (moto): a restart starts from an empty table; API docs at /_docs; "
+          "messages: /_sandbox/messages?to=<userid>&msgtype=<type>&since=<seq>", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
