@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from wecom_oa.approvals.models import ApprovalCreated, CreateApproval, SubmitApproval
+from wecom_oa.approvals.models import ApprovalCreated, CreateApproval, Status, SubmitApproval
 from wecom_oa.http import ERRORS, created, created_doc
 
 router = Router()
@@ -38,6 +38,19 @@ def submit(body: Annotated[SubmitApproval, Body()]) -> Response[dict[str, Any]]:
     from wecom_oa.approvals import service
 
     return created(service.create_checked(body).model_dump(mode="json"))
+
+
+@router.get("/approvals", tags=TAG, summary="An applicant's approvals, or all that wait for a decision",
+            responses=ERRORS)
+def list_approvals(
+    applicant: Annotated[str | None, Query(min_length=1, max_length=64, description="their approvals, newest first")] = None,
+    status: Annotated[Status | None, Query(description="with applicant: only this status; alone: `pending`")] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="approvals per page (with applicant)")] = 20,
+    cursor: Annotated[str | None, Query(max_length=1000, description="`next_cursor` of the previous page")] = None,
+) -> dict[str, Any]:
+    from wecom_oa.approvals import service
+
+    return service.list_approvals(applicant, status, limit, cursor)
 
 
 @router.get("/approvals/<id>", tags=TAG, summary="An approval with its stages and decisions", responses=ERRORS)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from wecom_oa.approvals.prechecks import InvoiceUse, normalise_invoice_no
-from wecom_oa.aws.dynamo import GSI_LOOKUP, DynamoTable, Keys
+from wecom_oa.aws.dynamo import GSI_LOOKUP, GSI_OPEN, DynamoTable, Keys
 from wecom_oa.errors import AlreadyExists, Conflict, NotFound
 
 OPEN_KIND = "APPROVAL"
@@ -27,16 +27,37 @@ INVOICE_SK = "INVOICE"
 FINAL_STATUSES = frozenset({"approved", "rejected", "auto_rejected", "failed"})
 
 
+APPLICANT_KIND = "APPLICANT"
+
+
+def applicant_keys(applicant: str, created_at: str, approval_id: str) -> dict[str, str]:
+    """gsi2 keys listing an applicant's approvals, newest first (`GET /approvals?applicant=`)."""
+    return {"gsi2pk": f"{APPLICANT_KIND}#{applicant}", "gsi2sk": f"{created_at}#{approval_id}"}
+
+
 class ApprovalRepository:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
 
     # -- approval ------------------------------------------------------------------------------
     def create(self, item: Mapping[str, Any], *, open_due_iso: str | None) -> None:
-        record = {**Keys.approval(item["id"]), **item}
+        record = {**Keys.approval(item["id"]), **item, **applicant_keys(item["applicant"], item["created_at"], item["id"])}
         if open_due_iso is not None:
             record.update(Keys.open_index(OPEN_KIND, None, open_due_iso, item["id"]))
         self.table.put_new(record)
+
+    def by_applicant(self, applicant: str, limit: int, start: Mapping[str, str] | None
+                     ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One page of the applicant's approvals, newest first (the index holds keys: one read each)."""
+        keys, last = self.table.query_page(f"{APPLICANT_KIND}#{applicant}", index=GSI_LOOKUP, ascending=False,
+                                           limit=limit, start=start)
+        items = [self.table.get({"pk": k["pk"], "sk": k["sk"]}, consistent=False) for k in keys]
+        return [i for i in items if i is not None], last
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Approvals waiting for a decision, earliest due first (the open index)."""
+        return [i for i in self.table.query(Keys.open_index(OPEN_KIND, None, "", "")["gsi1pk"], index=GSI_OPEN)
+                if i.get("status") == "pending"]
 
     def get(self, approval_id: str) -> dict[str, Any]:
         item = self.table.get(Keys.approval(approval_id))
