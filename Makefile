@@ -18,7 +18,12 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.deps-stamp-$(CHECKOV_VERSION)
 
-.PHONY: help venv checkov-venv test test-fast lint run bench check rules-check schedules openapi clean
+# The SAM CLI (for `make deploy` only) pins its own boto3 and pydantic: a venv of its own too.
+SAM_VERSION := 1.170.0
+SAM_VENV := $(VENV)/sam
+SAM_STAMP := $(SAM_VENV)/.deps-stamp-$(SAM_VERSION)
+
+.PHONY: help venv checkov-venv sam-venv test test-fast lint run bench check rules-check schedules openapi deploy clean
 
 help:
 	@echo "make run          local stack (moto + WeCom sandbox) on 127.0.0.1:$(PORT)"
@@ -26,6 +31,7 @@ help:
 	@echo "make bench        benchmarks (bench/RESULTS.md)"
 	@echo "make check        every config file (file:line: key path), approval rules and samples, and the"
 	@echo "                  people, departments and robots they name against the directory (DIRECTORY=file.yaml)"
+	@echo "make deploy       make check, then sam build + sam deploy --guided (SAM CLI $(SAM_VERSION) in its own venv)"
 	@echo "make schedules    copy the schedule times of config/digests.yaml into template.yaml"
 	@echo "make openapi      write docs/openapi.json from the API's routers (local mode serves it at /_docs)"
 
@@ -47,6 +53,22 @@ $(CHECKOV_STAMP): | $(STAMP)
 	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check -q "checkov==$(CHECKOV_VERSION)" 2>&1 | { grep -v "is ignored: it is neither" || true; }; test $${PIPESTATUS[0]} -eq 0
 	rm -f $(CHECKOV_VENV)/.deps-stamp-*
 	touch $(CHECKOV_STAMP)
+
+sam-venv: $(SAM_STAMP)
+
+$(SAM_STAMP):
+	@if [ ! -x $(SAM_VENV)/bin/python ]; then echo "creating $(SAM_VENV)"; $(or $(PYTHON312),python3) -m venv $(SAM_VENV); fi
+	$(SAM_VENV)/bin/python -m pip install --disable-pip-version-check -q "aws-sam-cli==$(SAM_VERSION)" 2>&1 | { grep -v "is ignored: it is neither" || true; }; test $${PIPESTATUS[0]} -eq 0
+	rm -f $(SAM_VENV)/.deps-stamp-*
+	touch $(SAM_STAMP)
+
+# `sam build` needs python3.12 on PATH (the functions' runtime): the one the venv was made with goes first.
+# DEPLOY_ARGS replaces --guided once samconfig.toml holds your answers (e.g. DEPLOY_ARGS="--no-confirm-changeset").
+deploy: check sam-venv
+	@$(SAM_VENV)/bin/python -c "import boto3; boto3.client('sts').get_caller_identity()" >/dev/null 2>&1 || { \
+		echo "make deploy: no usable AWS credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and AWS_REGION)" >&2; exit 2; }
+	PATH="$(abspath $(dir $(or $(PYTHON312),python3))):$$PATH" $(SAM_VENV)/bin/sam build
+	PATH="$(abspath $(dir $(or $(PYTHON312),python3))):$$PATH" $(SAM_VENV)/bin/sam deploy $(or $(DEPLOY_ARGS),--guided)
 
 # pytest exits 5 when it collected no test: say so plainly instead of failing obscurely.
 # Tests on a fast real-time virtual clock (marker scaled_clock) run alone after the parallel run:
