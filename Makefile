@@ -23,12 +23,12 @@ SAM_VERSION := 1.170.0
 SAM_VENV := $(VENV)/sam
 SAM_STAMP := $(SAM_VENV)/.deps-stamp-$(SAM_VERSION)
 
-.PHONY: help venv checkov-venv sam-venv test test-fast lint run bench check rules-check schedules openapi deploy clean
+.PHONY: help venv checkov-venv sam-venv test test-fast lint run bench bench-results check rules-check schedules openapi deploy clean
 
 help:
 	@echo "make run          local stack (moto + WeCom sandbox) on 127.0.0.1:$(PORT)"
 	@echo "make test         every test and static check"
-	@echo "make bench        benchmarks (bench/RESULTS.md)"
+	@echo "make bench        benchmarks, each budget pass or fail (BENCH=bench_rules to pick); make bench-results also writes bench/RESULTS.md"
 	@echo "make check        every config file (file:line: key path), approval rules and samples, and the"
 	@echo "                  people, departments and robots they name against the directory (DIRECTORY=file.yaml)"
 	@echo "make deploy       make check, then sam build + sam deploy --guided (SAM CLI $(SAM_VERSION) in its own venv)"
@@ -90,7 +90,10 @@ run: venv
 	PORT=$(PORT) PYTHONPATH=layers/common:. $(PY) -m local.server
 
 bench: venv
-	PYTHONPATH=layers/common:. $(PY) -m bench
+	PYTHONPATH=layers/common:. $(PY) -m bench $(BENCH)
+
+bench-results: venv
+	PYTHONPATH=layers/common:. $(PY) -m bench --write $(BENCH)
 
 check: venv
 	PYTHONPATH=layers/common:. $(PY) -m wecom_oa.cli.rules_check $(if $(DIRECTORY),--directory $(DIRECTORY))

@@ -1,4 +1,6 @@
-"""Run every bench/bench_*.py, print the sections and write bench/RESULTS.md."""
+"""Run every bench/bench_*.py (or those named) and print their sections; a section whose budget is
+missed raises and the run exits 1. With --write (`make bench-results`) the sections also go to
+bench/RESULTS.md; without it the work tree is left as it was."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    only = set(sys.argv[1:])
+    args = sys.argv[1:]
+    write = "--write" in args
+    only = {a for a in args if a != "--write"}
     sections = [f"# Benchmark results\n\nCommand: `make bench` · {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · "
                 f"Python {platform.python_version()} on {platform.machine()} ({platform.processor() or 'cpu'})\n"]
     failed = 0
@@ -29,6 +33,9 @@ def main() -> int:
         print(section, flush=True)
         sections.append(f"<!-- {path.stem} -->\n" + section.rstrip()
                         + f"\n\n_(took {time.perf_counter() - started:.1f} s)_\n")
+    if not write:
+        print("bench: FAIL" if failed else "bench: every budget met", f"({failed} failed)" if failed else "")
+        return 1 if failed else 0
     results = HERE / "RESULTS.md"
     if only and results.exists():  # a partial run replaces its own sections and keeps the others
         sections = _splice(results.read_text(encoding="utf-8"), sections[1:])
