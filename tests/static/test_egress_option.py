@@ -228,7 +228,7 @@ def test_given_nat_egress_then_the_output_names_the_ip_to_register(transformed: 
 
 def test_given_existing_egress_then_a_deploy_time_rule_demands_subnets_and_security_groups(
         transformed: dict[str, Any]) -> None:
-    (rule,) = transformed["Rules"].values()
+    rule = transformed["Rules"]["ExistingEgressNeedsNetwork"]
     assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "EgressMode"}, "existing"]}
     checked = {a["Assert"]["Fn::Not"][0]["Fn::EachMemberEquals"][0]["Ref"] for a in rule["Assertions"]}
     assert checked == {"EgressSubnetIds", "EgressSecurityGroupIds"}
