@@ -265,8 +265,8 @@ def _step_done(workflow_id: str, key: str, by: str | None) -> None:
     meta = store.get(workflow_id)
     if meta["status"] != "running":
         return
-    if store.finish(workflow_id, key, "done", by, now):
-        meta = store.count_done(workflow_id)
+    if store.finish_done(workflow_id, key, by, now):
+        meta = store.get(workflow_id)
         if int(meta.get("done_count", 0)) >= int(meta["total"]):
             _complete(meta, now)
             return

@@ -6,8 +6,8 @@ Guarantees (each a conditional write, never a read-then-write)
   step's `done_after` set only if it is not there yet (a redelivered event counts nothing) and
   answers how many are still missing; `unlock` moves `locked → open` once, so two prerequisites
   finishing at the same instant unlock their successor once.
-- A step is done once (`open → done`), and only a step that became done counts toward the
-  workflow's `done_count`; the workflow completes (`running → completed`) once.
+- A step is done once (`open → done`), in the same transaction as the workflow's `done_count` + 1,
+  so the count is exact; the workflow completes (`running → completed`) once.
 - Cancelling moves `running → cancelled` once; its open steps are cancelled one by one, each once.
 """
 
@@ -87,8 +87,27 @@ class WorkflowRepository:
     def cancel_locked(self, workflow_id: str, key: str, at: datetime) -> bool:
         return self._move(workflow_id, key, "locked", "cancelled", {"cancelled_at": at.isoformat()})
 
-    def count_done(self, workflow_id: str) -> dict[str, Any]:
-        return self.table.update(workflow_key(workflow_id), add_fields={"done_count": 1})
+    def finish_done(self, workflow_id: str, key: str, by: str | None, at: datetime) -> bool:
+        """`open → done` and the workflow's `done_count` + 1 in one transaction, so the count never
+        misses a done step (a crash between two writes would leave the workflow unfinished)."""
+        names = {"#st": "state", "#at": "done_at"}
+        values: dict[str, Any] = {":from": {"S": "open"}, ":to": {"S": "done"}, ":at": {"S": at.isoformat()}}
+        sets = "#st = :to, #at = :at"
+        if by:
+            names["#by"], values[":by"] = "done_by", {"S": by}
+            sets += ", #by = :by"
+        try:
+            self.table.transact([
+                {"update": {"Key": {k: {"S": v} for k, v in step_key(workflow_id, key).items()},
+                            "UpdateExpression": f"SET {sets}", "ConditionExpression": "#st = :from",
+                            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}},
+                {"update": {"Key": {k: {"S": v} for k, v in workflow_key(workflow_id).items()},
+                            "UpdateExpression": "ADD done_count :one",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            ])
+        except Conflict:
+            return False
+        return True
 
     def close(self, workflow_id: str, status: str, at: datetime, by: str | None = None) -> dict[str, Any] | None:
         """`running → completed|cancelled` once; the workflow after the write, or None."""
