@@ -259,10 +259,11 @@ def on_task_closed(message: Mapping[str, Any]) -> None:
         repo().finish(workflow_id, key, "cancelled", message.get("by"), get_clock().now())
 
 
-def _step_done(workflow_id: str, key: str, by: str | None) -> None:
+def _step_done(workflow_id: str, key: str, by: str | None, meta: Mapping[str, Any] | None = None) -> None:
+    """Count `key` done and unlock what now may start; `meta` is the workflow when the caller read it."""
     store = repo()
     now = get_clock().now()
-    meta = store.get(workflow_id)
+    meta = meta or store.get(workflow_id)
     if meta["status"] != "running":
         return
     if store.finish_done(workflow_id, key, by, now):
@@ -307,7 +308,7 @@ def done_step(workflow_id: str, key: str, by: str | None) -> dict[str, Any]:
 
         people.require_actor(by)
     tasks.done(step["task_id"], by)
-    _step_done(workflow_id, key, by)  # at once; the queued event that follows finds it done
+    _step_done(workflow_id, key, by, meta)  # at once; the queued event that follows finds it done
     return view(workflow_id)
 
 
@@ -343,9 +344,9 @@ def cancel(workflow_id: str, by: str | None) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ view
 def view(workflow_id: str) -> dict[str, Any]:
     """GET /workflows/{id}: each task's state, owner, due time; progress and the critical path."""
-    meta = repo().get(workflow_id)
+    meta, steps = repo().load(workflow_id)
     template = _template(meta["template"])
-    by_key = {s["key"]: s for s in repo().steps(workflow_id)}
+    by_key = {s["key"]: s for s in steps}
     now = get_clock().now()
     tasks_out = []
     for spec in template.tasks:

@@ -57,6 +57,14 @@ class WorkflowRepository:
     def steps(self, workflow_id: str) -> list[dict[str, Any]]:
         return list(self.table.query(f"WORKFLOW#{workflow_id}", sk_prefix="STEP#"))
 
+    def load(self, workflow_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The workflow and all its steps in one Query of its partition (META sorts before STEP#)."""
+        items = list(self.table.query(f"WORKFLOW#{workflow_id}"))
+        meta = next((i for i in items if i["sk"] == META), None)
+        if meta is None:
+            raise NotFound(f"workflow {workflow_id!r} not found", details={"field": "id"})
+        return meta, [i for i in items if i["sk"].startswith("STEP#")]
+
     def step(self, workflow_id: str, key: str) -> dict[str, Any]:
         item = self.table.get(step_key(workflow_id, key))
         if item is None:
