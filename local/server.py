@@ -33,6 +33,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from local.sandbox import login
+
 ROUTE_SANDBOX = "/_sandbox"
 
 
@@ -49,6 +51,11 @@ def _prepare_environment(port: int, moto_port: int) -> None:
         "AWS_REGION": "us-east-1", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "LOCAL_MODE": "1",
     })
     os.environ.setdefault("WECOM_API_BASE", f"http://127.0.0.1:{port}{ROUTE_SANDBOX}/cgi-bin")
+    # The console's WeCom login pages and its links (cards, digests) are this server's.
+    os.environ.setdefault("WECOM_OAUTH_BASE", f"http://127.0.0.1:{port}{ROUTE_SANDBOX}")
+    os.environ.setdefault("WECOM_SSO_BASE", f"http://127.0.0.1:{port}{ROUTE_SANDBOX}")
+    os.environ.setdefault("OA_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+    os.environ.setdefault("CONSOLE_INSECURE_COOKIES", "1")  # plain http on 127.0.0.1
     time.tzset()
 
 
@@ -134,7 +141,7 @@ class LocalApp:
         response = Response(body, status=status, headers=headers)
         return response(environ, start_response)
 
-    def dispatch(self, request: Any) -> tuple[int, dict[str, str], str | bytes]:
+    def dispatch(self, request: Any) -> tuple[int, Any, str | bytes]:
         path, method = request.path, request.method.upper()
         query = request.query_string.decode("latin-1")
         if path.startswith(f"{ROUTE_SANDBOX}/cgi-bin/"):
@@ -153,7 +160,8 @@ class LocalApp:
         if path in ("/_docs", "/_docs/openapi.json") and method == "GET":
             return _docs(path)
         resp = self.stack.http(method, path, body=request.get_data(), query=query, headers=dict(request.headers))
-        return resp["statusCode"], resp["headers"], resp["body"]
+        headers = [*resp["headers"].items(), *(("set-cookie", c) for c in resp.get("cookies") or [])]
+        return resp["statusCode"], headers, resp["body"]
 
     def sandbox_route(self, method: str, sub: str, request: Any) -> tuple[int, dict[str, str], str]:
         def ok(value: Any, status: int = 200) -> tuple[int, dict[str, str], str]:
@@ -161,6 +169,8 @@ class LocalApp:
 
         if sub == "/messages" and method == "GET":
             return ok(filter_messages(self.sandbox.messages(), request.args))
+        if method == "GET" and (sub in login.FLOWS or sub == login.PICK):
+            return self.login_route(sub, request)
         if sub == "/clock":
             return self.clock_route(method, request, ok)
         if sub == "/faults":
@@ -209,6 +219,15 @@ class LocalApp:
             except OAError as exc:  # missing userid, bad date, unknown member
                 return ok({"error": {"code": exc.code, "message": exc.message}}, exc.status)
         return ok({"error": {"code": "not_found", "message": f"no sandbox route {method} {sub}"}}, 404)
+
+    def login_route(self, sub: str, request: Any) -> tuple[int, dict[str, str], str]:
+        """WeCom's web login pages (OAuth2 in the client, QR on a PC), played by the sandbox."""
+        from wecom_oa.settings import get_settings
+
+        trusted = request.host  # the console is served from this host: the app's 可信域名 here
+        if sub == login.PICK:
+            return login.pick(request.args, self.sandbox, trusted)
+        return login.login_page(login.FLOWS[sub], request.args, self.sandbox, get_settings().wecom_corp_id or "", trusted)
 
     def faults_route(self, method: str, request: Any, ok: Any) -> tuple[int, dict[str, str], str]:
         """POST adds a fault (local/sandbox/faults.py FaultSpec), GET lists them with hits, DELETE clears."""

@@ -154,7 +154,8 @@ class Route:
     pattern: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        regex = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.path))  # greedy {proxy+}
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex)
         self.pattern = re.compile(f"^{regex}$")
 
 
@@ -544,7 +545,10 @@ def api_event(route: Route, path: str, params: dict[str, str], method: str, body
         "routeKey": f"{route.method} {route.path}",
         "rawPath": path,
         "rawQueryString": query,
-        "headers": {k.lower(): v for k, v in headers.items()},
+        "headers": {k.lower(): v for k, v in headers.items() if k.lower() != "cookie"},
+        # payload 2.0 carries the request's cookies apart from the headers
+        "cookies": [c.strip() for h in headers for c in headers[h].split(";") if h.lower() == "cookie" and c.strip()]
+        or None,
         "queryStringParameters": qs or None,
         "pathParameters": params or None,
         "requestContext": {
@@ -566,5 +570,6 @@ def normalise_response(result: Any) -> dict[str, Any]:
         if result.get("isBase64Encoded"):
             body = base64.b64decode(body).decode("utf-8", "replace")
         headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
-        return {"statusCode": int(result["statusCode"]), "headers": headers, "body": body}
+        return {"statusCode": int(result["statusCode"]), "headers": headers, "body": body,
+                "cookies": list(result.get("cookies") or [])}
     return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(result)}

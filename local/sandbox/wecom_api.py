@@ -34,6 +34,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -158,6 +159,7 @@ class WeComSandbox:
         self._routes = self._build_routes()
         self.faults = faults.FaultPlan(clock)
         self._sent_keys: dict[str, tuple[datetime, str]] = {}  # content key → (sent at, msgid)
+        self._login_codes: dict[str, tuple[str, float]] = {}  # web-login code → (userid, monotonic issue time)
 
     @classmethod
     def from_company(
@@ -191,6 +193,7 @@ class WeComSandbox:
             "department/get": _Route(get, self._department_get),
             "tag/get": _Route(get, self._tag_get),
             "tag/list": _Route(get, self._tag_list),
+            "auth/getuserinfo": _Route(get, self._auth_getuserinfo),
         }
 
     # -- entry point ----------------------------------------------------------------------------
@@ -356,6 +359,32 @@ class WeComSandbox:
             return [self._user_json(self._users[u.lower()]) for u in changed]
 
     # -- token ----------------------------------------------------------------------------------
+
+    # -- web login (OAuth2 网页授权 and 扫码登录) ------------------------------------------------
+    # WeCom: a code is used once and expires unused after 5 minutes - of the person's real time, so
+    # wall time here, not the virtual clock (which may run a day in 86 s).
+    LOGIN_CODE_SECONDS = 300
+
+    def members(self) -> list[dict[str, str]]:
+        """The company's active members, for the login pages' picker."""
+        return [{"userid": u.userid, "name": u.name, "position": u.position}
+                for u in self._users.values() if u.status == 1]
+
+    def issue_login_code(self, userid: str) -> str:
+        """The code WeCom appends to the redirect after `userid` logged in (the login pages)."""
+        self._lookup_user(userid)
+        code = secrets.token_urlsafe(32)
+        with self._lock:
+            self._login_codes[code] = (userid, time.monotonic())
+        return code
+
+    def _auth_getuserinfo(self, query: dict[str, str], _body: dict[str, Any]) -> dict[str, Any]:
+        """`auth/getuserinfo`: a member's userid for a fresh code, once; 40029 for an unknown, used
+        or expired code (WeCom answers members outside the app's visible range too)."""
+        issued = self._login_codes.pop(query.get("code") or "", None)
+        if issued is None or time.monotonic() - issued[1] > self.LOGIN_CODE_SECONDS:
+            raise ApiError(Err.INVALID_CODE, "invalid code")
+        return {"userid": issued[0]}
 
     def _gettoken(self, query: dict[str, str], _body: dict[str, Any]) -> dict[str, Any]:
         corpid, secret = query.get("corpid", ""), query.get("corpsecret", "")

@@ -417,6 +417,27 @@ def _tickets(app: Any) -> None:
     app.stack.drain()
 
 
+def _console(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console: a WeCom login, the pages, an approval decided on the web, a ticket comment."""
+    from tests.integration.console.conftest import BASE, Browser
+    from wecom_oa.settings import reset_settings
+
+    for name, value in {"OA_PUBLIC_BASE_URL": BASE, "WECOM_SSO_BASE": f"{BASE}/_sandbox",
+                        "CONSOLE_INSECURE_COOKIES": "1"}.items():
+        monkeypatch.setenv(name, value)
+    reset_settings()
+    a = _ok(app, "POST", "/approvals", {"type": "expense", "applicant": "zhangsan",
+                                        "form": {"amount": 300, "reason": "打车", "invoice_no": "INV-IAM-1"}}, status=201)
+    wait_until(lambda: any((m.get("task_id") or "").startswith(a["id"]) for m in app.messages()), what="stage card")
+    lina = Browser(app)
+    home = lina.login("lina")
+    for path in ("/console/tickets", "/console/approvals", "/console/notices", f"/console/approvals/{a['id']}"):
+        assert lina.get(path).status == 200, path
+    page = lina.post(f"/console/approvals/{a['id']}/decide", {"csrf": home.csrf(), "decision": "approved"})
+    assert page.status == 302, page.text
+    wait_until(lambda: _ok(app, "GET", f"/approvals/{a['id']}")["status"] == "approved", what="web decision")
+
+
 def _callbacks(app: Any) -> None:
     from wecom_oa.wiring import wecom_credentials
 
@@ -449,6 +470,7 @@ def test_given_every_flow_when_run_locally_then_each_function_role_allows_every_
         _approvals(local_app)
         _callbacks(local_app)
         _tickets(local_app)
+        _console(local_app, monkeypatch)
         fired = _notices_progress_reports_digests(local_app)  # back to 2025: issued tokens stay valid
         digests.reset()  # the shipped schedules again (reconcilers)
         _stop_executions(local_app, "TicketEscalationStateMachine")  # timers for the reconciler to re-arm

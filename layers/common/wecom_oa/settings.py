@@ -82,6 +82,12 @@ class Settings(Model):
     templates_dir: Path = Field(PACKAGE_DIR / "templates", alias="OA_TEMPLATES_DIR")
     default_timezone: str = Field("Asia/Shanghai", alias="OA_TIMEZONE")
     public_base_url: str = Field("", alias="OA_PUBLIC_BASE_URL")
+    # WeCom web login for the console: OAuth2 网页授权 inside WeCom, QR login (扫码登录) on a PC.
+    # Local mode points both at the sandbox's login pages.
+    wecom_oauth_base: str = Field("https://open.weixin.qq.com", alias="WECOM_OAUTH_BASE")
+    wecom_sso_base: str = Field("https://login.work.weixin.qq.com", alias="WECOM_SSO_BASE")
+    # Cookies without `Secure` only for a plain-http local console (make run on 127.0.0.1).
+    console_insecure_cookies: bool = Field(False, alias="CONSOLE_INSECURE_COOKIES")
 
     local_clock_start: datetime | None = Field(None, alias="LOCAL_CLOCK_START")
     local_time_scale: float = Field(1.0, alias="LOCAL_TIME_SCALE", gt=0, le=1)

@@ -525,11 +525,30 @@ def _clickable_stage(card: dict[str, Any], userid: str) -> dict[str, Any] | None
     return a
 
 
-def _decide_by_click(card: dict[str, Any], userid: str, decision: str, reason: str | None = None) -> None:
-    """Record `userid`'s decision on the stage card `card` and decide the stage when it is due."""
+def decide_on_web(approval_id: str, userid: str, decision: str, reason: str | None = None) -> bool:
+    """An approver decides in the console: the same path as a click on their stage card (the same
+    checks and the same conditional write), so a web decision and a card click at the same moment
+    count once. False when there is nothing for `userid` to decide any more."""
+    a = repo().get(approval_id)
+    open_stage = next(((k, st) for k, st in _stages(a) if st.get("status") == "open"), None)
+    if open_stage is None:
+        return False
+    stage, st = open_stage
+    task_id = next((t for t, c in (a.get("cards") or {}).items()
+                    if int(c["stage"]) == stage and int(c["round"]) == int(st["round"]) and userid in c["recipients"]),
+                   None)
+    card = cards.get_card(task_id) if task_id else None
+    if card is None:
+        return False
+    return _decide_by_click(card, userid, decision, reason)
+
+
+def _decide_by_click(card: dict[str, Any], userid: str, decision: str, reason: str | None = None) -> bool:
+    """Record `userid`'s decision on the stage card `card` and decide the stage when it is due.
+    True when this call recorded the decision."""
     a = _clickable_stage(card, userid)
     if a is None:
-        return
+        return False
     ref, log = card["ref"], _click_log(card, userid)
     approval_id, stage, round_ = ref["approval_id"], int(ref["stage"]), int(ref["round"])
     st = dict(_stages(a))[stage]
@@ -539,7 +558,7 @@ def _decide_by_click(card: dict[str, Any], userid: str, decision: str, reason: s
         entry["reason"] = reason
     if not repo().record_decision(approval_id, stage, userid, entry):
         logger.info("second click by the same approver ignored", extra=log)
-        return
+        return False
     decisions = {d["userid"]: d["decision"] for d in repo().decisions(approval_id, stage)}
     outcome = stage_outcome(st["mode"], st["round_approvers"], decisions)
     if outcome is None:
@@ -548,9 +567,9 @@ def _decide_by_click(card: dict[str, Any], userid: str, decision: str, reason: s
 
             notifier.send_stage_card(approval_id, stage, round_, card["task_token"],
                                      [_next_in_line(approval_id, st)])
-        return
+        return True
     if not _decide_stage(approval_id, stage, outcome, userid, reason=reason if outcome == "rejected" else None):
-        return  # another click or the timeout decided the stage first
+        return True  # recorded; another click or the timeout decided the stage first
     decided = repo().get(approval_id)
     _close_round_cards(decided, stage, round_, outcome)
     _send_task_success(card["task_token"], {"outcome": outcome, "by": userid}, log)
@@ -560,6 +579,7 @@ def _decide_by_click(card: dict[str, Any], userid: str, decision: str, reason: s
         notifier.close_stage_cards(decided, stage, round_, outcome, userid)
     except OAError:  # the decision stands; the final update retries the cards left live
         logger.exception("stage cards not updated", extra=log)
+    return True
 
 
 def _send_reason_card(a: dict[str, Any], stage_card: dict[str, Any], userid: str) -> None:

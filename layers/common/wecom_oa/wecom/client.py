@@ -747,6 +747,13 @@ class WeComClient:
         data = self._request("GET", "department/list", params=params)
         return [_department(d) for d in data.get("department") or []]
 
+    def auth_getuserinfo(self, code: str) -> str | None:
+        """The member a web-login `code` stands for (OAuth2 网页授权 or QR login): their userid;
+        None for a non-member (WeCom answers an openid instead). A code is single-use, so the call
+        is never retried (a retry would only meet 40029)."""
+        data = self._request("GET", "auth/getuserinfo", params={"code": code}, idempotent=False)
+        return str(data["userid"]) if data.get("userid") else None
+
     def department_get(self, dept_id: int) -> Department:
         data = self._request("GET", "department/get", params={"id": dept_id})
         return _department(data.get("department") or {})

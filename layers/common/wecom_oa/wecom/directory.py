@@ -39,8 +39,8 @@ VERSION_CHECK_SECONDS = 15.0
 # member lists and tag member lists may have; "party": a department itself; "tag": its members.
 ChangeScope = Literal["user", "party", "tag"]
 _STALE_KINDS: dict[str, frozenset[str]] = {
-    "user": frozenset({"dept", "members", "tag"}),
-    "party": frozenset({"dept", "members", "tag"}),
+    "user": frozenset({"dept", "departments", "members", "tag"}),
+    "party": frozenset({"dept", "departments", "members", "tag"}),
     "tag": frozenset({"tag", "tags"}),
 }
 
@@ -189,6 +189,16 @@ class WeComDirectory:
             generation = self._generation
         departments = self.client.department_list()
         self._store({("dept", d.id): d for d in departments}, now, generation)
+
+    def departments(self) -> list[Department]:
+        """Every department the app can see (one cached `department/list`): the console's data
+        scopes look up the departments a person leads."""
+        departments = self._cached(("departments",), self.client.department_list)
+        now = self._now()
+        with self._lock:
+            generation = self._generation
+        self._store({("dept", d.id): d for d in departments}, now, generation)
+        return list(departments)
 
     def user(self, userid: str) -> User:
         try:

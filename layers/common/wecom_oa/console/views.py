@@ -1,0 +1,277 @@
+"""What each console page shows, read through the features' public functions and filtered by the
+viewer's data scope (`scopes.Scope`). Pure data: the templates (templates/console/*.html) render it.
+
+Lists read the open indexes (open tickets by team, pending approvals, a month's notices), never the
+history; an item outside the viewer's scope is left out of lists and answers 404 on its own page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from wecom_oa import wiring
+from wecom_oa.clock import get_clock
+from wecom_oa.console.scopes import Scope
+from wecom_oa.errors import NotFound, OAError
+from wecom_oa.settings import get_settings
+
+
+def name_of(userid: str | None) -> str:
+    if not userid:
+        return ""
+    try:
+        return wiring.directory().user(userid).name
+    except OAError:
+        return userid
+
+
+def local_time(value: str | datetime | None) -> str:
+    """An instant as people read it: company time, minutes."""
+    if not value:
+        return ""
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return when.astimezone(ZoneInfo(get_settings().default_timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def paginate(rows: list[Any], page: int, size: int) -> dict[str, Any]:
+    pages = max(1, -(-len(rows) // size))
+    page = min(max(1, page), pages)
+    return {"rows": rows[(page - 1) * size:page * size], "page": page, "pages": pages, "total": len(rows)}
+
+
+# ------------------------------------------------------------------------------ tickets
+def _ticket_people(t: Mapping[str, Any]) -> list[str | None]:
+    return [t.get("reporter"), t.get("assignee"), *(t.get("cc") or ())]
+
+
+def ticket_list(scope: Scope, *, team: str | None, status: str | None, priority: str | None,
+                assignee: str | None, overdue: bool, page: int, size: int) -> dict[str, Any]:
+    """工单中心: the open tickets of the viewer's scope, earliest deadline first, filtered."""
+    from wecom_oa.tickets import service as tickets
+
+    catalog = tickets.catalog()
+    teams = [t for t in catalog.teams if team in (None, "", t.key)]
+    now = get_clock().now()
+    rows = []
+    for t in teams:
+        for item in tickets.list_open(t.key, status or None)["tickets"]:
+            if not scope.sees(_ticket_people(item)):
+                continue
+            if priority and item["priority"] != priority or assignee and item.get("assignee") != assignee:
+                continue
+            due = item.get("next_due")
+            late = bool(due and datetime.fromisoformat(due) < now)
+            if overdue and not late:
+                continue
+            rows.append({**item, "overdue": late, "team_label": t.label,
+                         "status_label": catalog.status_labels.get(item["status"], item["status"]),
+                         "priority_label": catalog.priority_labels.get(item["priority"], item["priority"]),
+                         "assignee_name": name_of(item.get("assignee")), "reporter_name": name_of(item["reporter"]),
+                         "due": local_time(due)})
+    return {"filters": {"team": team or "", "status": status or "", "priority": priority or "",
+                        "assignee": assignee or "", "overdue": overdue},
+            "teams": [{"key": t.key, "label": t.label} for t in catalog.teams],
+            "statuses": [{"key": k.value, "label": v} for k, v in catalog.status_labels.items()
+                         if k.value in ("new", "in_progress", "waiting_customer")],
+            "priorities": [{"key": k.value, "label": v} for k, v in catalog.priority_labels.items()],
+            **paginate(rows, page, size)}
+
+
+def ticket_detail(scope: Scope, ticket_id: str) -> dict[str, Any]:
+    """A ticket with its history, SLA clocks, dwell times and the actions its status allows."""
+    from wecom_oa.tickets import service as tickets
+    from wecom_oa.tickets.domain import TRANSITIONS, Status
+
+    t = tickets.view(ticket_id)
+    scope.require(_ticket_people(t), f"ticket {ticket_id}")
+    catalog = tickets.catalog()
+    template = catalog.template_for(t["type"])
+    status = Status(t["status"])
+    labels = {s.key: s.label for s in template.stages}
+    actions = [a.value for a, moves in TRANSITIONS.items() if status in moves and a.value != "escalate"]
+    fields = {f.key: f for f in template.fields}
+    # The fields each action will ask for (智能必填): required at the status it leads to, still empty.
+    needs: dict[str, list[dict[str, Any]]] = {}
+    for a in actions:
+        target = TRANSITIONS[next(x for x in TRANSITIONS if x.value == a)][status]
+        needs[a] = [_field_form(f, t["fields"].get(f.key)) for f in template.fields
+                    if target.value in f.required_at and t["fields"].get(f.key) in (None, "", [])]
+    stage_needs = {s.key: [_field_form(f, t["fields"].get(f.key)) for f in template.fields
+                           if s.key in f.required_at and t["fields"].get(f.key) in (None, "", [])]
+                   for s in template.stages}
+    dwell = t.get("dwell") or {}
+    return {
+        "ticket": t, "stage_label": labels.get(t["stage"], t["stage"]),
+        "status_label": catalog.status_labels.get(status, t["status"]),
+        "priority_label": catalog.priority_labels.get(t["priority"], t["priority"]),
+        "people": {k: name_of(t.get(k)) for k in ("reporter", "assignee")},
+        "cc_names": [name_of(u) for u in t.get("cc") or ()],
+        "field_rows": [{"label": fields[k].label if k in fields else k, "value": _shown(v)}
+                       for k, v in (t.get("fields") or {}).items()],
+        "sla": [{"name": k, "deadline": local_time(v.get("deadline")), "explanation": v.get("explanation"),
+                 "breached": v.get("breached"), "paused": v.get("paused")} for k, v in (t.get("sla") or {}).items()],
+        "history": [{**h, "at_local": local_time(h["at"]), "by_name": name_of(h["by"]),
+                     "status_label": catalog.status_labels.get(h["status"], h["status"]),
+                     "stage_label": labels.get(h["stage"], h["stage"])} for h in t.get("history") or []],
+        "dwell_stages": [{"key": k, "label": labels.get(k, k), "wall_h": _hours(v.get("wall")),
+                          "business_h": _hours(v.get("business"))} for k, v in (dwell.get("by_stage") or {}).items()],
+        "actions": actions, "needs": needs, "stages": [{"key": s.key, "label": s.label} for s in template.stages
+                                                        if s.key != t["stage"]],
+        "stage_needs": stage_needs,
+    }
+
+
+def _field_form(spec: Any, value: Any) -> dict[str, Any]:
+    return {"key": spec.key, "label": spec.label, "type": spec.type.value,
+            "options": [{"value": o.value, "label": o.label} for o in spec.options], "value": value or ""}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return str(value.get("title") or value.get("id") or value)
+    return str(value)
+
+
+def _hours(value: Any) -> float | None:
+    """A pydantic-serialised timedelta (ISO 8601 duration or seconds) in hours, 2 decimals."""
+    from datetime import timedelta
+
+    from pydantic import TypeAdapter
+
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return round(value / 3600, 2)
+
+    return round(TypeAdapter(timedelta).validate_python(value).total_seconds() / 3600, 2)
+
+
+# ------------------------------------------------------------------------------ approvals
+def _approval_people(a: Mapping[str, Any]) -> list[str | None]:
+    people: list[str | None] = [a.get("applicant")]
+    for st in a.get("stages") or []:
+        people += list(st.get("approvers") or ()) + list(st.get("round_approvers") or ())
+    return people
+
+
+def waiting_for(userid: str) -> list[dict[str, Any]]:
+    """The pending approvals whose open stage waits for `userid`'s decision."""
+    from wecom_oa.approvals import service as approvals
+
+    out = []
+    for a in approvals.repo().pending():
+        for _, st in approvals.stage_states(a):
+            if st.get("status") == "open" and userid in (st.get("round_approvers") or ()):
+                out.append(_approval_row(a, st))
+                break
+    return out
+
+
+def _approval_row(a: Mapping[str, Any], st: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    from wecom_oa.approvals import service as approvals
+
+    return {"id": a["id"], "type_name": approvals.type_name(a["type"]), "applicant_name": name_of(a.get("applicant")),
+            "status": a.get("status"), "status_label": status_label(str(a.get("status"))), "created": local_time(a.get("created_at")),
+            "stage_name": (st or {}).get("name") or "", "amount": (a.get("form") or {}).get("amount")}
+
+
+def approval_lists(scope: Scope, page: int, size: int) -> dict[str, Any]:
+    """我的审批: waiting for me; my requests; for heads and admins, the pending ones of their scope."""
+    from wecom_oa.approvals import service as approvals
+
+    mine, _ = approvals.repo().by_applicant(scope.userid, size, None)
+    others = []
+    if scope.kind != "employee":
+        waiting_ids = set()
+        for a in approvals.repo().pending():
+            if a.get("applicant") != scope.userid and scope.sees([a.get("applicant")]):
+                others.append(_approval_row(a))
+                waiting_ids.add(a["id"])
+    return {"waiting": waiting_for(scope.userid), "mine": [_approval_row(a) for a in mine],
+            "scope_pending": paginate(others, page, size)}
+
+
+def status_label(status: str) -> str:
+    from wecom_oa.console.pages import texts
+    from wecom_oa.errors import ConfigurationError
+
+    try:
+        return texts().text(f"approval_status.{status}")
+    except ConfigurationError:
+        return status
+
+
+def approval_detail(scope: Scope, approval_id: str) -> dict[str, Any]:
+    from wecom_oa.approvals import service as approvals
+
+    a = approvals.view(approval_id)
+    scope.require(_approval_people(a), f"approval {approval_id}")
+    decidable = next((st for st in a["stages"] if st.get("status") == "open"
+                      and scope.userid in (st.get("round_approvers") or ())
+                      and scope.userid not in {d["userid"] for d in st.get("decisions") or []
+                                               if d["round"] == st.get("round")}), None)
+    return {"approval": a, "type_name": approvals.type_name(a["type"]), "applicant_name": name_of(a["applicant"]),
+            "status_label": status_label(a["status"]), "created": local_time(a.get("created_at")),
+            "stages": [{**st, "approver_names": [name_of(u) for u in st.get("approvers") or ()],
+                        "decisions": [{**d, "name": name_of(d["userid"]), "at_local": local_time(d["at"])}
+                                      for d in st.get("decisions") or []]} for st in a["stages"]],
+            "form_rows": [{"key": k, "value": _shown(v)} for k, v in (a.get("form") or {}).items()],
+            "can_decide": decidable is not None}
+
+
+# ------------------------------------------------------------------------------ notices
+def _notice_visible(scope: Scope, sender: str | None) -> bool:
+    return scope.kind == "admin" or scope.sees([sender])
+
+
+def notice_list(scope: Scope, month: str | None, size: int) -> dict[str, Any]:
+    from wecom_oa.notices import service as notices
+
+    listing = notices.list_month(month, 100, None)
+    rows = [{**n, "sender_name": name_of(n.get("sender")), "rate_pct": round(100 * n["ack_rate"], 1),
+             "created": local_time(n.get("created_at"))}
+            for n in listing["notices"] if _notice_visible(scope, n.get("sender"))]
+    return {"month": listing["month"], "rows": rows[:size]}
+
+
+def notice_detail(scope: Scope, notice_id: str) -> dict[str, Any]:
+    from wecom_oa.notices import service as notices
+
+    try:
+        notice, _ = notices.repository().get(notice_id)
+    except NotFound:
+        raise NotFound(f"notice {notice_id} not found") from None
+    if not _notice_visible(scope, notice.sender):
+        raise NotFound(f"notice {notice_id} not found")
+    report = notices.report(notice_id)
+    pending = report.get("pending") or []
+    return {"notice": notice, "report": report, "rate_pct": round(100 * report["ack_rate"], 1),
+            "pending_people": [{"userid": u, "name": name_of(u)} for u in pending[:500]],
+            "pending_more": max(0, len(pending) - 500), "sender_name": name_of(notice.sender)}
+
+
+def notice_csv_rows(scope: Scope, notice_id: str) -> Iterable[list[str]]:
+    """Every recipient with their department and acknowledgement time (the CSV export)."""
+    from wecom_oa.console.pages import texts
+    from wecom_oa.notices import service as notices
+
+    notice_detail(scope, notice_id)  # the scope check, before anything is read
+    directory = wiring.directory()
+    departments: dict[Any, str] = {}
+
+    def department(dept: Any) -> str:
+        if dept not in departments:
+            try:
+                departments[dept] = directory.department(int(dept)).name if dept is not None else ""
+            except (OAError, ValueError):
+                departments[dept] = str(dept)
+        return departments[dept]
+
+    yield texts().text("csv_header").split(",")
+    for r in notices.repository().recipients(notice_id):
+        yield [r["userid"], name_of(r["userid"]), department(r.get("department")), local_time(r.get("acked_at"))]
