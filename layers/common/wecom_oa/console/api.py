@@ -240,7 +240,8 @@ def _form_errors(exc: InvalidInput) -> dict[str, Any]:
     for d in details:
         if isinstance(d, dict) and d.get("field"):
             problem = str(d.get("problem") or "")
-            errors[str(d["field"])] = (t("forms.required") if problem == "required" else
+            required = problem == "required" or problem.endswith(" is required") or " is required at " in problem
+            errors[str(d["field"])] = (t("forms.required") if required else
                                        t("forms.problem", problem=problem) if problem else t("forms.problem_unknown"))
     return {"errors": errors, "form_error": t("forms.fix_fields") if errors else t("forms.cannot_submit", message=exc.message)}
 

@@ -43,8 +43,12 @@ def paginate(rows: list[Any], page: int, size: int) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ tickets
-def _ticket_people(t: Mapping[str, Any]) -> list[str | None]:
-    return [t.get("reporter"), t.get("assignee"), *(t.get("cc") or ())]
+def _ticket_people(t: Mapping[str, Any], catalog: Any) -> list[str | None]:
+    """Who a ticket involves: reporter, assignee, CC, and its team's dispatchers and backup (they
+    see a new ticket before anyone accepts it)."""
+    team = next((x for x in catalog.teams if x.key == t.get("team")), None)
+    crew = [*team.dispatchers, *team.backup] if team else []
+    return [t.get("reporter"), t.get("assignee"), *(t.get("cc") or ()), *crew]
 
 
 def ticket_list(scope: Scope, *, team: str | None, status: str | None, priority: str | None,
@@ -58,7 +62,7 @@ def ticket_list(scope: Scope, *, team: str | None, status: str | None, priority:
     rows = []
     for t in teams:
         for item in tickets.list_open(t.key, status or None)["tickets"]:
-            if not scope.sees(_ticket_people(item)):
+            if not scope.sees(_ticket_people(item, catalog)):
                 continue
             if priority and item["priority"] != priority or assignee and item.get("assignee") != assignee:
                 continue
@@ -86,8 +90,8 @@ def ticket_detail(scope: Scope, ticket_id: str) -> dict[str, Any]:
     from wecom_oa.tickets.domain import TRANSITIONS, Status
 
     t = tickets.view(ticket_id)
-    scope.require(_ticket_people(t), f"ticket {ticket_id}")
     catalog = tickets.catalog()
+    scope.require(_ticket_people(t, catalog), f"ticket {ticket_id}")
     template = catalog.template_for(t["type"])
     status = Status(t["status"])
     labels = {s.key: s.label for s in template.stages}

@@ -1,0 +1,119 @@
+"""Acting in the console: a ticket action asks for the fields its target status requires (智能必填)
+and answers in Chinese next to the field; a stale form is refused; an approval decided on the web
+while its card is clicked counts once; a notice's read rate, who has not acknowledged, and its CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from typing import Any
+
+from tests.integration.approvals.helpers import card_for, final, wait_until
+
+
+def _repair(console: Any) -> str:
+    status, ticket = console.http("POST", "/tickets", {
+        "type": "repair", "title": "包装机异响", "reporter": "chenjing", "priority": "P3",
+        "fields": {"device_name": "包装机", "location": "一号厂房"}})
+    assert status == 201, ticket
+    return ticket["id"]
+
+
+def test_given_resolve_without_its_required_field_then_chinese_error_next_to_it_then_resolved(browser, console) -> None:
+    ticket_id = _repair(console)
+    b = browser()
+    page = b.login("zhangsan", f"/console/tickets/{ticket_id}")
+    assert "受理" in page.text and 'data-action="accept"' in page.body
+    assert b.post(f"/console/tickets/{ticket_id}/actions", {"csrf": page.csrf(), "action": "accept",
+                                                            "version": "1"}).status == 302
+    page = b.get(f"/console/tickets/{ticket_id}")
+    assert 'data-action="resolve"' in page.body and 'name="field.repair_cost"' in page.body  # asked for
+
+    refused = b.post(f"/console/tickets/{ticket_id}/actions", {
+        "csrf": page.csrf(), "action": "resolve", "version": "2", "comment": "已更换轴承"})
+    assert refused.status == 400
+    assert 'data-error-for="repair_cost"' in refused.body and "此项必填" in refused.text
+    assert console.http("GET", f"/tickets/{ticket_id}")[1]["status"] == "in_progress"  # nothing changed
+
+    done = b.post(f"/console/tickets/{ticket_id}/actions", {
+        "csrf": page.csrf(), "action": "resolve", "version": "2", "comment": "已更换轴承", "field.repair_cost": "120"})
+    assert done.status == 302, done.text
+    ticket = console.http("GET", f"/tickets/{ticket_id}")[1]
+    assert ticket["status"] == "resolved" and ticket["fields"]["repair_cost"] in ("120.00", "120", 120)
+    assert [h["by"] for h in ticket["history"] if h["action"] == "resolve"] == ["zhangsan"]
+
+
+def test_given_a_form_read_before_someone_else_acted_then_409_stale_and_nothing_changed(browser, console) -> None:
+    ticket_id = _repair(console)
+    b = browser()
+    page = b.login("zhangsan", f"/console/tickets/{ticket_id}")
+    assert console.http("POST", f"/tickets/{ticket_id}/actions", {"action": "comment", "by": "lina",
+                                                                  "comment": "我先看下"})[0] == 200
+    stale = b.post(f"/console/tickets/{ticket_id}/actions", {"csrf": page.csrf(), "action": "accept", "version": "1"})
+    assert stale.status == 409 and "已被他人更新" in stale.text
+    assert console.http("GET", f"/tickets/{ticket_id}")[1]["status"] == "new"
+
+
+def test_given_a_web_decision_and_a_card_click_at_the_same_moment_then_one_decision(browser, console) -> None:
+    status, a = console.http("POST", "/approvals", {
+        "type": "expense", "applicant": "zhangsan", "form": {"amount": 600, "reason": "打车", "invoice_no": "INV-R1"}})
+    assert status == 201, a
+    card = card_for(console, a["id"], "lina")
+    b = browser()
+    page = b.login("lina", f"/console/approvals/{a['id']}")
+    assert 'data-submit="approve"' in page.body
+    start = threading.Barrier(2)
+    results: dict[str, Any] = {}
+
+    def web() -> None:
+        start.wait()
+        results["web"] = b.post(f"/console/approvals/{a['id']}/decide", {"csrf": page.csrf(), "decision": "approved"})
+
+    def click() -> None:
+        start.wait()
+        results["card"] = console.click("lina", card["task_id"], "approve")
+
+    threads = [threading.Thread(target=web), threading.Thread(target=click)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    body = final(console, a["id"])
+    assert body["status"] == "approved"
+    assert [d["userid"] for d in body["stages"][0]["decisions"]] == ["lina"]
+    assert results["web"].status in (302, 409)
+    told = wait_until(lambda: [m for m in console.messages() if "zhangsan" in (m.get("recipients") or {}).get("userids", [])
+                               and a["id"] in str(m.get("content") or m.get("card") or "") and "通过" in str(m)],
+                      what="the applicant told")
+    assert len(told) == 1
+    assert "已通过" in b.get(f"/console/approvals/{a['id']}").text
+
+
+def test_given_a_notice_then_its_page_shows_the_rate_who_is_missing_and_a_csv(browser, console) -> None:
+    status, created = console.http("POST", "/notices", {
+        "title": "消防演练通知", "content": "周五下午消防演练，请确认。", "touser": ["zhangsan", "lisi", "sunxiaomei"],
+        "sender": "lina", "ack_deadline": "2026-03-06T18:00:00+08:00"})
+    assert status == 201, created
+    console.stack.drain()
+    [card] = [m for m in console.messages() if m["msgtype"] == "template_card" and m.get("task_id")]
+    console.click("zhangsan", card["task_id"], "ack")
+
+    b = browser()
+    b.login("lina")
+    listing = b.get("/console/notices")
+    assert "消防演练通知" in listing.text and "1/3" in listing.text
+    page = b.get(f"/console/notices/{created['id']}")
+    assert "已确认 1/3（33.3%）" in page.text
+    assert "未确认 2 李四、孙小美" in page.text
+    export = b.get(f"/console/notices/{created['id']}/export")
+    assert export.status == 200 and export.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(export.body.lstrip("\ufeff"))))
+    assert rows[0] == ["userid", "姓名", "部门", "确认时间"]
+    assert sorted(r[0] for r in rows[1:]) == ["lisi", "sunxiaomei", "zhangsan"]
+    assert [r[3] != "" for r in sorted(rows[1:])] == [False, False, True]
+
+    outsider = browser()
+    outsider.login("wangwu")
+    assert outsider.get(f"/console/notices/{created['id']}").status == 404
+    assert outsider.get(f"/console/notices/{created['id']}/export").status == 404
