@@ -23,7 +23,7 @@ SAM_VERSION := 1.170.0
 SAM_VENV := $(VENV)/sam
 SAM_STAMP := $(SAM_VENV)/.deps-stamp-$(SAM_VERSION)
 
-.PHONY: help venv checkov-venv sam-venv test test-fast lint run bench bench-results check rules-check schedules openapi deploy clean
+.PHONY: browser help venv checkov-venv sam-venv test test-fast lint run bench bench-results check rules-check schedules openapi deploy clean
 
 help:
 	@echo "make run          local stack (moto + WeCom sandbox) on 127.0.0.1:$(PORT)"
@@ -73,7 +73,15 @@ deploy: check sam-venv
 # pytest exits 5 when it collected no test: say so plainly instead of failing obscurely.
 # Tests on a fast real-time virtual clock (marker scaled_clock) run alone after the parallel run:
 # at 50 000x a second of another worker's load is 14 virtual hours.
-test: venv checkov-venv
+# Browser tests (tests/browser) drive Debian's chromium through Playwright and need a CJK font for
+# readable screenshots: installed here when absent (root, or sudo), never downloaded by Playwright.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || { \
+	  echo "installing chromium and fonts-wqy-zenhei for the browser tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
+
+test: venv checkov-venv browser
 	@$(PY) -m pytest -q -n 2 --dist loadgroup -m "not scaled_clock"; rc=$$?; \
 	if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then exit $$rc; fi; \
 	$(PY) -m pytest -q -n 0 -m scaled_clock; rc2=$$?; \

@@ -17,6 +17,9 @@
   schedules and timers in order (`local.driver`).
 - What people see: GET /_sandbox/inbox/{userid} and GET /_sandbox/robots/{name} (`?format=text`
   for a readable Chinese transcript).
+- The 工作台 console at /console; WeCom's web login pages are the sandbox's
+  (/_sandbox/wwlogin/sso/login on a PC, /_sandbox/connect/oauth2/authorize inside WeCom): pick a
+  member and come back logged in (local/sandbox/login.py).
 
 Prints one line containing `ready` when it serves.
 """
@@ -509,6 +512,8 @@ def main() -> None:
           f"clock: {get_clock().now().isoformat()})", flush=True)
     print("  state is in memory (moto): a restart starts from an empty table; API docs at /_docs; "
           "messages: /_sandbox/messages?to=<userid>&msgtype=<type>&since=<seq>", flush=True)
+    print(f"  工作台 console: http://127.0.0.1:{port}/console (log in as any demo member, e.g. lina or zhangsan)",
+          flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

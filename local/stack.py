@@ -245,6 +245,7 @@ class LocalStack:
         # Local identities come from the same environment variables the functions read.
         values["WeComCorpId"] = os.environ.get("WECOM_CORP_ID") or "ww5a1d0c0ffee0b0a7"
         values["WeComAgentId"] = os.environ.get("WECOM_AGENT_ID") or "1000002"
+        values["PublicBaseUrl"] = os.environ.get("OA_PUBLIC_BASE_URL") or values.get("PublicBaseUrl", "")
         values.update(overrides)
         for name, spec in specs.items():  # a Ref to a list parameter is a list, as in CloudFormation
             if spec.get("Type") == "CommaDelimitedList" and isinstance(values[name], str):

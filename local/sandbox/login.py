@@ -56,6 +56,7 @@ def login_page(flow: str, args: Any, sandbox: Any, corp_id: str, trusted_host: s
     if problem:
         return _error(problem)
     title = "企业微信扫码登录（沙箱）" if flow == "qr" else "企业微信网页授权（沙箱）"
+
     links = []
     for user in sandbox.members():
         query = urlencode({"userid": user["userid"], "redirect_uri": args["redirect_uri"], "state": args.get("state", "")})

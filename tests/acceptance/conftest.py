@@ -127,6 +127,48 @@ class Company:
         return text
 
 
+def launch_company(clock_start: str) -> Company:
+    """`python -m local.server` on a free port with the stepped clock at `clock_start`, once ready."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "LOCAL_", "WECOM_", "OA_", "SANDBOX_", "POWERTOOLS_", "CONSOLE_"))}
+    env.update({"PORT": str(port), "PYTHONPATH": f"{ROOT / 'layers' / 'common'}{os.pathsep}{ROOT}",
+                "LOCAL_CLOCK": "stepped", "LOCAL_CLOCK_START": clock_start})
+    proc = subprocess.Popen([sys.executable, "-m", "local.server"], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log: list[str] = []
+    deadline = time.monotonic() + START_LIMIT_SECONDS
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        log.append(line)
+        if "ready" in line:
+            break
+    else:
+        proc.kill()
+    if not log or "ready" not in log[-1]:
+        proc.kill()
+        pytest.fail("local stack did not start:\n" + "".join(log[-40:]))
+    import threading
+
+    def drain() -> None:  # keep the pipe from filling; the log helps when a scenario fails
+        for line in proc.stdout:  # type: ignore[union-attr]
+            log.append(line)
+
+    threading.Thread(target=drain, daemon=True).start()
+    return Company(f"http://127.0.0.1:{port}", proc, log)
+
+
+def stop_company(company: Company) -> None:
+    company.proc.terminate()
+    try:
+        company.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        company.proc.kill()
+
+
 @pytest.fixture
 def start_company(request: pytest.FixtureRequest) -> Iterator[Any]:
     """start_company(clock_start, people=[...], robots=[...]) → a running Company; transcripts of
@@ -134,36 +176,7 @@ def start_company(request: pytest.FixtureRequest) -> Iterator[Any]:
     started: list[tuple[Company, list[str], list[str]]] = []
 
     def start(clock_start: str, *, people: list[str] = (), robots: list[str] = ()) -> Company:  # type: ignore[assignment]
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("AWS_", "LOCAL_", "WECOM_", "OA_", "SANDBOX_", "POWERTOOLS_"))}
-        env.update({"PORT": str(port), "PYTHONPATH": f"{ROOT / 'layers' / 'common'}{os.pathsep}{ROOT}",
-                    "LOCAL_CLOCK": "stepped", "LOCAL_CLOCK_START": clock_start})
-        proc = subprocess.Popen([sys.executable, "-m", "local.server"], cwd=ROOT, env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        log: list[str] = []
-        deadline = time.monotonic() + START_LIMIT_SECONDS
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line and proc.poll() is not None:
-                break
-            log.append(line)
-            if "ready" in line:
-                break
-        else:
-            proc.kill()
-        if not log or "ready" not in log[-1]:
-            proc.kill()
-            pytest.fail("local stack did not start:\n" + "".join(log[-40:]))
-        import threading
-
-        def drain() -> None:  # keep the pipe from filling; the log helps when a scenario fails
-            for line in proc.stdout:  # type: ignore[union-attr]
-                log.append(line)
-
-        threading.Thread(target=drain, daemon=True).start()
-        company = Company(f"http://127.0.0.1:{port}", proc, log)
+        company = launch_company(clock_start)
         started.append((company, list(people), list(robots)))
         return company
 
@@ -178,8 +191,4 @@ def start_company(request: pytest.FixtureRequest) -> Iterator[Any]:
                 (folder / f"robot-{name}.txt").write_text(company.transcript("robots", name), encoding="utf-8")
             (folder / "server.log").write_text("".join(company.log[-2000:]), encoding="utf-8")
         finally:
-            company.proc.terminate()
-            try:
-                company.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                company.proc.kill()
+            stop_company(company)
