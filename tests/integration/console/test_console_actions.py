@@ -117,3 +117,76 @@ def test_given_a_notice_then_its_page_shows_the_rate_who_is_missing_and_a_csv(br
     outsider.login("wangwu")
     assert outsider.get(f"/console/notices/{created['id']}").status == 404
     assert outsider.get(f"/console/notices/{created['id']}/export").status == 404
+
+
+def test_given_a_group_then_its_page_lists_the_open_items_the_summary_links_to(browser, console) -> None:
+    from tests.integration.console.conftest import BASE
+
+    ticket_id = _repair(console)
+    status, a = console.http("POST", "/approvals", {
+        "type": "expense", "applicant": "zhangsan", "form": {"amount": 300, "reason": "打车", "invoice_no": "INV-G1"}})
+    assert status == 201, a
+    card = card_for(console, a["id"], "lina")
+    assert card["card"]["card_action"] == {"type": 1, "url": f"{BASE}/console/approvals/{a['id']}"}  # 查看详情
+
+    b = browser()
+    b.login("lina")
+    page = b.get("/console/groups/service-desk")
+    assert page.status == 200 and "技术服务项目组" in page.text
+    assert f"/console/tickets/{ticket_id}" in page.body and "包装机异响" in page.text
+    assert b.get("/console/groups/no-such-group").status == 404
+
+
+def test_given_an_order_behind_plan_then_the_production_board_shows_it_to_heads_not_employees(browser, console) -> None:
+    plan = {"order_id": "O-77", "product": "电机外壳", "total_qty": 1300,
+            "start": "2026-03-02T08:00:00+08:00", "end": "2026-03-02T21:00:00+08:00"}  # 100 an hour
+    assert console.http("POST", "/progress", {"plans": [plan], "actuals": [{"order_id": "O-77", "actual_qty": 30}]})[0] == 201
+    b = browser()
+    b.login("gaofeng")  # 生产部's head
+    page = b.get("/console/progress")
+    assert page.status == 200 and 'data-order="O-77"' in page.body and "电机外壳" in page.text
+    assert "落后" in page.text and "data-chart=" in page.body
+
+    employee = browser()
+    employee.login("wangwu")
+    assert "没有进行中的生产订单" in employee.get("/console/progress").text
+
+
+def test_given_resolved_tickets_then_dwell_time_per_stage_and_team_is_charted_for_their_scope(browser, console) -> None:
+    ticket_id = _repair(console)
+    for body in ({"action": "accept", "by": "zhangsan"},
+                 {"action": "resolve", "by": "zhangsan", "fields": {"repair_cost": 80}}):
+        status, answer = console.http("POST", f"/tickets/{ticket_id}/actions", body)
+        assert status == 200, answer
+    b = browser()
+    b.login("lina")
+    page = b.get("/console/dwell")
+    assert page.status == 200 and "已解决的 1 张工单" in page.text
+    assert 'data-testid="dwell-stage"' in page.body and "报修登记" in page.text and "技术支持组" in page.text
+    assert "P90" in page.text and 'data-testid="dwell-stage-chart"' in page.body
+    wall = b.get("/console/dwell?basis=wall&weeks=2")
+    assert "自然时间" in wall.text and "最近 2 周" in wall.text
+
+    outsider = browser()
+    outsider.login("wangwu")
+    assert "这段时间没有你可见的已解决工单" in outsider.get("/console/dwell").text
+
+
+def test_given_a_ticket_resolved_reopened_and_resolved_in_another_week_then_it_counts_once(console) -> None:
+    from datetime import timedelta
+
+    from wecom_oa.clock import VirtualClock, get_clock, set_clock
+    from wecom_oa.tickets import service as tickets
+
+    ticket_id = _repair(console)
+    for body in ({"action": "accept", "by": "zhangsan"},
+                 {"action": "resolve", "by": "zhangsan", "fields": {"repair_cost": 80}},
+                 {"action": "reopen", "by": "chenjing", "reason": "又坏了"}):
+        assert console.http("POST", f"/tickets/{ticket_id}/actions", body)[0] == 200
+    first = tickets.iso_week(get_clock().now())
+    set_clock(VirtualClock(get_clock().now() + timedelta(days=7), scale=1.0))
+    assert console.http("POST", f"/tickets/{ticket_id}/actions", {"action": "resolve", "by": "zhangsan"})[0] == 200
+    second = tickets.iso_week(get_clock().now())
+
+    assert [r["ticket_id"] for r in tickets.dwell_records([first, second])] == [ticket_id]
+    assert tickets.dwell_records([second])[0]["week"] == second

@@ -15,7 +15,7 @@ from tests.integration.approvals.helpers import card_for, final, submit, wait_un
 from tests.integration.digests.support import ROBOT_KEY, shanghai
 from wecom_oa.clock import ManualClock
 
-BASE = "https://oa.example.com/approvals/"
+BASE = "https://oa.example.com/console/approvals/"
 
 
 class StoppedClock(ManualClock):

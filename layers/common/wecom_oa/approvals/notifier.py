@@ -61,6 +61,12 @@ def stage_cards(task: StageCardsTask) -> dict[str, Any]:
     return {"sent": send_stage_card(task.approval_id, task.stage, task.round, task.task_token, recipients)}
 
 
+def _page(approval_id: str) -> str | None:
+    from wecom_oa.digests.config import page_url  # here: the digest config is not on the cold path
+
+    return page_url("approval", approval_id)
+
+
 def send_stage_card(approval_id: str, stage: int, round_: int, token: str, recipients: list[str]) -> int:
     """Register then send one stage card to `recipients`; returns 1 if sent now, 0 if already sent."""
     if not recipients:
@@ -84,7 +90,8 @@ def send_stage_card(approval_id: str, stage: int, round_: int, token: str, recip
     card = builder().approval_card(
         task_id=task_id, approval_id=approval_id, type_name=approvals.type_name(a["type"]),
         applicant=a["applicant"], applicant_name=a.get("applicant_name") or a["applicant"],
-        submitted_at=_when(a["created_at"]), fields=_fields(a), flags=flags, stage=stage, stage_name=st["name"])
+        submitted_at=_when(a["created_at"]), fields=_fields(a), flags=flags, stage=stage, stage_name=st["name"],
+        detail_url=_page(approval_id))
     try:
         result = wiring.sender().send_template_card(card, touser=recipients)
     except TaskIdDuplicate:

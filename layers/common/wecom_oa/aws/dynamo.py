@@ -8,6 +8,7 @@ Layout (one table, entity-prefixed keys):
 | approval decision | APPROVAL#{id}          | STAGE#{n}#{userid}        |                                           |
 | ticket            | TICKET#{id}            | META                      | OPEN#TICKET#{team} / {next_due}#{id}      |
 | ticket history    | TICKET#{id}            | HIST#{ts}#{seq}           |                                           |
+| ticket dwell      | DWELL#{iso week}       | TICKET#{id}               |                                           |
 | notice            | NOTICE#{id}            | META / RCPT#{userid}      | OPEN#NOTICE / {deadline}#{id}             |
 | task              | TASK#{id}              | META                      | OPEN#TASK#{group} / {due}#{id}            |
 | card task         | CARD#{task_id}         | META                      |                                           |
@@ -76,6 +77,11 @@ class Keys:
     @staticmethod
     def ticket(ticket_id: str) -> dict[str, str]:
         return {"pk": f"TICKET#{ticket_id}", "sk": Keys.META}
+
+    @staticmethod
+    def ticket_dwell(week: str, ticket_id: str) -> dict[str, str]:
+        """A resolved ticket's time per stage and team, in the ISO week it was resolved (2026-W10)."""
+        return {"pk": f"DWELL#{week}", "sk": f"TICKET#{ticket_id}"}
 
     @staticmethod
     def ticket_history(ticket_id: str, at_iso: str, seq: int) -> dict[str, str]:

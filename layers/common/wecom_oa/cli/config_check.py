@@ -81,9 +81,15 @@ def _loaders(config_dir: Path) -> list[tuple[str, Callable[[Path], Any]]]:
 
         return parse_template(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
 
+    def console(path: Path) -> Any:
+        from wecom_oa.console.scopes import load_console_config
+
+        return load_console_config(path)
+
     workflows = [(f"workflows/{p.name}", workflow) for p in sorted((config_dir / "workflows").glob("*.yaml"))]
     return [("calendars.yaml", load_calendars), ("ticket_types.yaml", load_catalog), ("sla_policies.yaml", sla),
-            ("digests.yaml", load_digest_config), ("quiet_hours.yaml", load_quiet_hours), *workflows]
+            ("digests.yaml", load_digest_config), ("quiet_hours.yaml", load_quiet_hours),
+            ("console.yaml", console), *workflows]
 
 
 def load_problems(config_dir: Path) -> list[str]:
@@ -166,6 +172,15 @@ def _references(name: str, config: Any, path: Path, directory: Any, robots: set[
             out += differences(TEMPLATE, path, config)
         for userid in config.reports.hr_recipients or []:
             user(userid, "reports.hr_recipients")
+    elif name == "console.yaml":
+        for userid in config.admins.users:
+            user(userid, "admins.users")
+        for tag in config.admins.tags:
+            try:
+                directory.tag_members(tag)
+            except NotFound:
+                line, keys = locate(path, "admins.tags")
+                out.append(f"{path.name}:{line}: {keys}: unknown tag {tag!r} (not in the directory)")
     elif name.startswith("workflows/"):
         for role_name, role in config.roles.items():
             for userid in role.users or []:

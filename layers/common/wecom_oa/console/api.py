@@ -348,6 +348,33 @@ def task_link(task_id: str) -> Response[str]:
     return message_page(t("pages.task_title"), text, 200, viewer=viewer.context("home"))
 
 
+@router.get("/console/dwell", include_in_schema=False)
+def dwell_page() -> Response[str]:
+    viewer = _viewer()
+    if viewer is None:
+        return _login_redirect()
+    raw = _query("weeks")
+    weeks = min(max(int(raw), 1), 26) if raw.isdigit() else 8
+    basis = "wall" if _query("basis") == "wall" else "business"
+    return html(pages.render("dwell.html", **viewer.context("dwell"), **views.dwell_stats(viewer.scope, weeks, basis)))
+
+
+@router.get("/console/progress", include_in_schema=False)
+def progress_page() -> Response[str]:
+    viewer = _viewer()
+    if viewer is None:
+        return _login_redirect()
+    return html(pages.render("progress.html", **viewer.context("progress"), **views.production_board(viewer.scope)))
+
+
+@router.get("/console/groups/<group_id>", include_in_schema=False)
+def group_page(group_id: str) -> Response[str]:
+    viewer = _viewer()
+    if viewer is None:
+        return _login_redirect()
+    return html(pages.render("group.html", **viewer.context("home"), **views.group_items(viewer.scope, group_id)))
+
+
 @router.get("/console/static/<name>", include_in_schema=False)
 def static(name: str) -> Response[Any]:
     return _static(name)

@@ -155,6 +155,117 @@ def _hours(value: Any) -> float | None:
     return round(TypeAdapter(timedelta).validate_python(value).total_seconds() / 3600, 2)
 
 
+# ------------------------------------------------------------------------------ dwell time
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    pos = (len(ordered) - 1) * q  # linear interpolation between the closest ranks
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def dwell_stats(scope: Scope, weeks: int, basis: str) -> dict[str, Any]:
+    """停留时长: p50 / p90 hours per stage and per team over the tickets resolved in the last `weeks`
+    ISO weeks (the viewer's scope of them), by week, in `basis` time (business or wall)."""
+    from datetime import timedelta
+
+    from wecom_oa.tickets import service as tickets
+
+    catalog = tickets.catalog()
+    now = get_clock().now()
+    week_keys = sorted({tickets.iso_week(now - timedelta(weeks=i)) for i in range(weeks)})
+    records = [r for r in tickets.dwell_records(week_keys) if scope.sees(_ticket_people(r, catalog))]
+    index = 1 if basis == "business" else 0
+    stage_labels: dict[str, str] = {}  # a stage key's label in the template of the tickets that have it
+    for r in records:
+        for stage in catalog.template_for(r["type"]).stages:
+            stage_labels.setdefault(stage.key, stage.label)
+    team_labels = {t.key: t.label for t in catalog.teams}
+
+    def table(dimension: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+        values: dict[str, list[float]] = {}
+        per_week: dict[tuple[str, str], list[float]] = {}
+        for r in records:
+            for key, pair in (r.get(dimension) or {}).items():
+                hours = float(pair[index]) / 3600
+                values.setdefault(key, []).append(hours)
+                per_week.setdefault((key, r["week"]), []).append(hours)
+        return [{"key": k, "label": labels.get(k, k), "count": len(v), "p50": round(_percentile(v, 0.5), 2),
+                 "p90": round(_percentile(v, 0.9), 2),
+                 "weeks": [round(_percentile(per_week[(k, w)], 0.5), 2) if (k, w) in per_week else None
+                           for w in week_keys]} for k, v in sorted(values.items())]
+
+    return {"weeks": week_keys, "tickets": len(records), "basis": basis, "weeks_back": weeks,
+            "stages": table("by_stage", stage_labels), "teams": table("by_team", team_labels)}
+
+
+# ------------------------------------------------------------------------------ groups
+def group_items(scope: Scope, group_id: str) -> dict[str, Any]:
+    """A project group's open items (the 18:00 summary's "more" link), most at risk first, from the
+    same open-items index the summary reads: the list the group's summary already shows its chat,
+    for heads and admins; an employee sees the items they own (each item's page keeps its own scope)."""
+    from wecom_oa.digests import service as digests
+    from wecom_oa.digests.config import digest_config
+
+    group = next((g for g in digest_config().groups if g.id == group_id), None)
+    if group is None:
+        raise NotFound(f"group {group_id} not found")
+    now = get_clock().now()
+    items = [i for i in digests.open_items([group], now) if scope.kind != "employee" or i.owner == scope.userid]
+    items.sort(key=lambda i: (-(i.sla_ratio or 0), i.due_at or now))
+    return {"group": group, "items": [
+        {"kind": i.kind, "id": i.id, "title": i.title, "owner_name": i.owner_name or name_of(i.owner),
+         "due": local_time(i.due_at), "overdue": bool(i.due_at and i.due_at < now),
+         "risk_pct": round(100 * i.sla_ratio) if i.sla_ratio is not None else None} for i in items]}
+
+
+# ------------------------------------------------------------------------------ production
+def _group_members(group: Any) -> set[str]:
+    directory = wiring.directory()
+    members: set[str] = set()
+    for dept in group.departments:
+        try:
+            members.update(directory.department_members(dept, recursive=True))
+        except NotFound:
+            continue
+    return members
+
+
+def production_board(scope: Scope) -> dict[str, Any]:
+    """生产进度: each open order's plan vs actual, projection and alarm, for the orders of the groups
+    the viewer belongs to or leads (admins: all; an order of no group: admins and department heads),
+    with a chart per order."""
+    from wecom_oa.digests import service as digests
+    from wecom_oa.digests.config import digest_config
+
+    groups = {g.id: g for g in digest_config().groups}
+    visible: dict[str, bool] = {}
+
+    def sees(group_id: str) -> bool:
+        if scope.kind == "admin":
+            return True
+        if group_id not in visible:
+            group = groups.get(group_id)
+            visible[group_id] = scope.sees(_group_members(group)) if group else scope.kind == "head"
+        return visible[group_id]
+
+    rows = []
+    for entry in digests.progress_board(get_clock().now()):
+        plan, snap = entry["plan"], entry["snapshot"]
+        if not sees(plan.group):
+            continue
+        rows.append({"order_id": plan.order_id, "product": plan.product,
+                     "group": groups[plan.group].name if plan.group in groups else plan.group,
+                     "total": snap.total_qty, "planned": round(snap.planned_qty), "actual": round(snap.actual_qty),
+                     "behind_pct": round(snap.behind_pct, 1), "projected_total": (
+                         round(snap.projected_total) if snap.projected_total is not None else None),
+                     "projected_finish": local_time(snap.projected_finish), "end": local_time(snap.end),
+                     "alarming": entry["alarming"], "behind": entry["behind"]})
+    return {"orders": rows}
+
+
 # ------------------------------------------------------------------------------ approvals
 def _approval_people(a: Mapping[str, Any]) -> list[str | None]:
     people: list[str | None] = [a.get("applicant")]

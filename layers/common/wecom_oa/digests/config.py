@@ -59,6 +59,19 @@ def digest_config() -> DigestConfig:
     return _get("config", load)
 
 
+def page_url(kind: str, item_id: str) -> str | None:
+    """The console page of an item (`links.<kind>` of digests.yaml under the deployment's
+    PublicBaseUrl) for a card's 查看详情; None when no PublicBaseUrl is set (a card then has no link
+    rather than one to the file's placeholder host)."""
+    from urllib.parse import quote
+
+    if not get_settings().public_base_url:
+        return None
+    config = digest_config()
+    path = config.links.get(kind)
+    return config.base_url.rstrip("/") + path.format(id=quote(item_id, safe="")) if path else None
+
+
 def calendars() -> CalendarSet:
     return _get("calendars", lambda: load_calendars(get_settings().config_dir / "calendars.yaml"))
 

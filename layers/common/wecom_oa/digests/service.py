@@ -325,6 +325,20 @@ def _production_progress(ctx: RunContext) -> None:
         ctx.deliver(f"table:{target.kind}:{target.ref}", target, parts)
 
 
+def progress_board(now: datetime) -> list[dict[str, Any]]:
+    """Every open order's plan vs actual at `now`, its projection and alarm state (the console's
+    生产进度 board): read only; the hourly run alone changes alarm states."""
+    config = digest_config()
+    board = []
+    for item in OrderStore(app_table()).open_orders():
+        plan = ProductionPlan.model_validate(item["plan"])
+        state = AlarmState.model_validate(item["alarm"]) if item.get("alarm") else AlarmState()
+        snap = assess(plan, float(item.get("actual_qty", 0)), now, state, config.progress).snapshot
+        board.append({"plan": plan, "snapshot": snap, "alarming": state.alarming,
+                      "behind": snap.behind_pct >= config.progress.alarm_behind_pct})
+    return board
+
+
 def record_progress(post: ProgressPost) -> dict[str, Any]:
     """POST /progress: store production plans and cumulative actuals. 400 names the unknown order
     (an actual whose order has no plan, neither stored nor in the body)."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from wecom_oa import wiring
 from wecom_oa.aws.dynamo import Keys, app_table
 from wecom_oa.clock import get_clock, utc_iso
-from wecom_oa.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from wecom_oa.errors import AlreadyExists, Conflict, InvalidInput, NotFound, OAError
 from wecom_oa.messaging.sending import about
 from wecom_oa.observability import logger, metrics
 from wecom_oa.settings import get_settings
@@ -129,7 +129,56 @@ def act(ticket_id: str, body: Mapping[str, Any] | ActionRequest) -> dict[str, An
         _arm(ticket_id)
     if action == "accept":
         _send_actions_card(ticket_id)
+    if action in ("resolve", "close"):
+        _record_dwell(ticket_id, now)
     return view(ticket_id)
+
+
+def iso_week(when: datetime) -> str:
+    """The company-time ISO week of `when`, e.g. 2026-W10."""
+    from zoneinfo import ZoneInfo
+
+    year, week, _ = when.astimezone(ZoneInfo(get_settings().default_timezone)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _record_dwell(ticket_id: str, now: datetime) -> None:
+    """Keep the ticket's time per stage and team (wall and business seconds) in the week it was
+    resolved, for the console's 停留时长 charts: one item per ticket (re-resolving in another week
+    moves it), so a week's figures read only that week's tickets. Derived data: a failure is logged
+    and counted; the resolution stands."""
+    from wecom_oa.tickets.domain import Ticket, dwell_times
+
+    try:
+        table = app_table()
+        item = table.get(Keys.ticket(ticket_id))
+        if item is None:
+            return
+        ticket = Ticket.model_validate(item)
+        report = dwell_times(_repo().history(ticket_id), until=now, calendar=calendars().for_team(ticket.team))
+        week = iso_week(now)
+
+        def seconds(part: Any) -> dict[str, list[int]]:
+            return {k: [int(v.wall.total_seconds()), int((v.business or timedelta(0)).total_seconds())]
+                    for k, v in part.items()}
+
+        previous = item.get("dwell_week")
+        table.put({**Keys.ticket_dwell(week, ticket_id), "entity": "ticket_dwell", "ticket_id": ticket_id,
+                   "type": ticket.type, "team": ticket.team, "reporter": ticket.reporter,
+                   "assignee": ticket.assignee, "resolved_at": now.isoformat(),
+                   "by_stage": seconds(report.by_stage), "by_team": seconds(report.by_team)})
+        if previous and previous != week:
+            table.delete(Keys.ticket_dwell(previous, ticket_id))
+        table.update(Keys.ticket(ticket_id), set_fields={"dwell_week": week})
+    except OAError:
+        logger.exception("ticket dwell not recorded", extra={"ticket_id": ticket_id})
+        metrics.add_metric(name="TicketDwellNotRecorded", unit="Count", value=1)
+
+
+def dwell_records(weeks: list[str]) -> list[dict[str, Any]]:
+    """The dwell records of the tickets resolved in `weeks` (one Query per week)."""
+    table = app_table()
+    return [{**r, "week": w} for w in weeks for r in table.query(f"DWELL#{w}", sk_prefix="TICKET#")]
 
 
 def _require_user_fields(type_key: str, fields: dict[str, Any]) -> None:
@@ -243,9 +292,15 @@ def _send_ticket_card(effect: Any) -> str:
         task_id=task_id, ticket_id=ticket_id, title=detail["title"],
         priority=effect.context.get("priority_label") or detail["priority"],
         due=due, type_name=effect.context.get("type_label", ""),
-        reporter_name=_display_name(detail["reporter"]))
+        reporter_name=_display_name(detail["reporter"]), detail_url=_page(ticket_id))
     wiring.sender().send_template_card(card, touser=recipients)
     return task_id
+
+
+def _page(ticket_id: str) -> str | None:
+    from wecom_oa.digests.config import page_url
+
+    return page_url("ticket", ticket_id)
 
 
 def _display_name(userid: str) -> str:
@@ -620,7 +675,7 @@ def _send_actions_card(ticket_id: str) -> None:
     cards.register_card(task_id, "ticket", ref={"ticket_id": ticket_id}, recipients=[assignee])
     card = _card_builder().ticket_actions_card(
         task_id=task_id, ticket_id=ticket_id, title=detail["title"], status_label=_status_label(detail["status"]),
-        assignee_name=_display_name(assignee))
+        assignee_name=_display_name(assignee), detail_url=_page(ticket_id))
     try:
         wiring.sender().send_template_card(card, touser=[assignee])
     except Exception:  # noqa: BLE001 - the acceptance is committed; the card is a convenience
