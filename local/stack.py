@@ -154,7 +154,7 @@ class Route:
     pattern: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        regex = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.path))  # greedy {proxy+}
+        regex = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>[\\s\\S]+)", re.escape(self.path))  # greedy {proxy+}
         regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex)
         self.pattern = re.compile(f"^{regex}$")
 

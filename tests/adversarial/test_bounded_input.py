@@ -235,7 +235,10 @@ def effects(local_app, monkeypatch):
 
 
 def _routes(app) -> list[tuple[str, str]]:
-    return sorted({(r.method, r.path) for r in app.stack.routes if r.path != "/wecom/callback"})
+    """The JSON API's routes (the callback and the console's HTML pages have tests of their own:
+    tests/integration/test_callback_ingress.py, tests/adversarial/test_adversarial_console.py)."""
+    return sorted({(r.method, r.path) for r in app.stack.routes
+                   if r.path != "/wecom/callback" and not r.path.startswith("/console")})
 
 
 class Tally:

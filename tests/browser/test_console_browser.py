@@ -104,3 +104,31 @@ def test_given_an_employee_when_guessing_another_teams_ticket_then_404(open_page
     login(page, "wangwu")
     response = page.goto(f"/console/tickets/{ticket_id}")
     assert response.status == 404 and "不在你的查看范围内" in page.inner_text("main")
+
+
+def test_given_the_other_pages_then_each_renders_for_a_head_with_its_charts(open_page, company) -> None:
+    ticket_id = _repair(company, "空压机压力不足")
+    company.advance("40m")  # accepted after 40 minutes, repaired in 2.5 hours
+    company.api("POST", f"/tickets/{ticket_id}/actions", {"action": "accept", "by": "zhangsan"}, expect=200)
+    company.advance("150m")
+    company.api("POST", f"/tickets/{ticket_id}/actions",
+                {"action": "resolve", "by": "zhangsan", "fields": {"repair_cost": 300}}, expect=200)
+    company.api("POST", "/progress", {"plans": [{"order_id": "SO-2026-031", "product": "电机外壳", "total_qty": 1300,
+                                                 "start": "2026-03-02T08:00:00+08:00", "end": "2026-03-02T21:00:00+08:00"}],
+                                      "actuals": [{"order_id": "SO-2026-031", "actual_qty": 40}]}, expect=201)
+    page = open_page()
+    login(page, "gaofeng")  # 生产部's head
+    assert page.inner_text("h1") == "你好，高峰"
+    shot(page, "home")
+    page.goto("/console/progress")
+    page.wait_for_selector("[data-order='SO-2026-031'] [data-testid=order-chart][data-rendered='1'] svg")
+    shot(page, "progress")
+    page.goto("/console/groups/service-desk")
+    assert "技术服务项目组" in page.inner_text("h1")
+    shot(page, "group")
+
+    lina = open_page()
+    login(lina, "lina", "/console/dwell")
+    lina.wait_for_selector("[data-testid=dwell-stage-chart][data-rendered='1'] svg")
+    assert "报修登记" in lina.inner_text("[data-testid=dwell-stage]")
+    shot(lina, "dwell")

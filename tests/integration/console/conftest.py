@@ -84,14 +84,18 @@ def console(local_app: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     from wecom_oa.clock import VirtualClock, set_clock
     from wecom_oa.settings import reset_settings
 
+    from wecom_oa.digests import config as digests
+
     set_clock(VirtualClock(START, scale=1.0))
 
     for name, value in {"OA_PUBLIC_BASE_URL": BASE, "WECOM_OAUTH_BASE": f"{BASE}/_sandbox",
                         "WECOM_SSO_BASE": f"{BASE}/_sandbox", "CONSOLE_INSECURE_COOKIES": "1"}.items():
         monkeypatch.setenv(name, value)
     reset_settings()
+    digests.reset()  # the links' base is read once per process: this one's PublicBaseUrl
     yield local_app
     reset_settings()
+    digests.reset()
     set_clock(None)
 
 
