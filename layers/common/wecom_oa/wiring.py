@@ -1,6 +1,8 @@
 """Composition root: builds the adapters (WeCom client, directory, AWS clients) once per container.
 
-Everything is lazy (nothing is created at import) and replaceable (`set_wecom_transport`, `reset`)
+Everything is lazy (nothing is created at import; the settings model, and with it pydantic, is
+imported when an adapter is first built, so a function importing this module does not pay for it
+before it needs it) and replaceable (`set_wecom_transport`, `reset`)
 so tests and the local runner inject fakes without patching. Credentials come from Secrets Manager
 (through powertools parameters, cached 5 min) when `WECOM_SECRET_NAME` is set, else from the
 environment (local mode and tests).
@@ -14,7 +16,6 @@ from typing import Any
 
 from wecom_oa.errors import ConfigurationError
 from wecom_oa.observability import redactor
-from wecom_oa.settings import get_settings
 
 _lock = threading.RLock()
 _cache: dict[str, Any] = {}
@@ -40,6 +41,8 @@ def _cached(name: str, build: Any) -> Any:
 
 def wecom_credentials() -> WeComCredentials:
     def build() -> WeComCredentials:
+        from wecom_oa.settings import get_settings
+
         s = get_settings()
         if not s.wecom_corp_id or s.wecom_agent_id is None:
             raise ConfigurationError("WECOM_CORP_ID and WECOM_AGENT_ID must be set")
@@ -96,6 +99,7 @@ def wecom_client() -> Any:
 
         from wecom_oa.aws.dynamo import app_table
         from wecom_oa.clock import get_clock
+        from wecom_oa.settings import get_settings
         from wecom_oa.wecom.client import WeComClient, default_http_client
         from wecom_oa.wecom.token_cache import DynamoTokenStore, TokenCache
 
@@ -122,6 +126,8 @@ def events_queue_enqueue(message: dict[str, Any], delay_seconds: int) -> None:
     """The sender's `Enqueue` in a deployment: the events queue (EVENTS_QUEUE_URL), with
     `DelaySeconds`. Resolved at call time, so a sender whose messages all fit needs no queue."""
     import json
+
+    from wecom_oa.settings import get_settings
 
     url = get_settings().events_queue_url
     if not url:

@@ -82,9 +82,8 @@ def console(local_app: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The local app with the console's public URL and the sandbox login pages configured, on a
     virtual clock from Monday 2026-03-02 09:00 (Shanghai) running at wall speed."""
     from wecom_oa.clock import VirtualClock, set_clock
-    from wecom_oa.settings import reset_settings
-
     from wecom_oa.digests import config as digests
+    from wecom_oa.settings import reset_settings
 
     set_clock(VirtualClock(START, scale=1.0))
 

@@ -19,7 +19,6 @@ from wecom_oa.errors import AlreadyExists, OAError
 from wecom_oa.messaging import cards
 from wecom_oa.observability import logger
 from wecom_oa.settings import get_settings
-from wecom_oa.tasks import service as tasks
 from wecom_oa.wecom.errors import TaskIdDuplicate
 
 SEND_CODE = "@send"  # response_codes entry holding message/send's code (updates every recipient)
@@ -221,6 +220,8 @@ def send_handover(a: dict[str, Any]) -> int:
     """待办 to the approved leave's handover colleagues (form.handover_to); returns how many were told.
     A colleague in a project group gets a task (services.tasks, once per approval and colleague) sent
     as a to-do card with a 完成 button; the others get the text."""
+    from wecom_oa.tasks import service as tasks
+
     to = _handover_colleagues(a)
     if not to:
         return 0
@@ -232,6 +233,8 @@ def send_handover(a: dict[str, Any]) -> int:
 
 def send_handover_cancelled(a: dict[str, Any]) -> int:
     """The approval was revoked: the handover colleagues learn the 待办 is off; their tasks are cancelled."""
+    from wecom_oa.tasks import service as tasks
+
     to = _handover_colleagues(a)
     if to:
         tasks.cancel_handover_tasks(a, to)

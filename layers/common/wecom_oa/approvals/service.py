@@ -40,12 +40,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from wecom_oa import wiring
-from wecom_oa.approvals import rules
 from wecom_oa.approvals.models import (
     ApprovalCreated,
     Channel,
@@ -54,17 +51,22 @@ from wecom_oa.approvals.models import (
     StageStep,
     SubmitApproval,
 )
-from wecom_oa.approvals.prechecks import ApprovalTemplates, builtin_prechecks, default_templates
-from wecom_oa.approvals.rules_lint import RuleRegistry
 from wecom_oa.approvals.store import OPEN_KIND, ApprovalRepository, DynamoSeenInvoices
 from wecom_oa.aws.dynamo import Keys, app_table
-from wecom_oa.budgets import service as budgets
 from wecom_oa.clock import company_stamp, get_clock, utc_iso
-from wecom_oa.directory import leader
 from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, NotFound, OAError
 from wecom_oa.messaging import cards
 from wecom_oa.observability import logger
 from wecom_oa.settings import get_settings
+
+if TYPE_CHECKING:
+    from wecom_oa.approvals import rules
+    from wecom_oa.approvals.prechecks import ApprovalTemplates
+    from wecom_oa.approvals.rules_lint import RuleRegistry
+
+# The rule engine (rules, rules_lint, prechecks, yaml), budgets and the directory's `leader` are
+# imported by the functions that use them: the state machine's stage tasks and the notifier mostly
+# read and move stored approvals, so their cold start does not load a rule set's machinery.
 
 DEFAULT_STAGE_TIMEOUT = 7 * 24 * 3600
 MIN_TIMEOUT = 60
@@ -79,6 +81,8 @@ _registries: dict[Path, RuleRegistry] = {}
 
 
 def registry() -> RuleRegistry:
+    from wecom_oa.approvals.rules_lint import RuleRegistry
+
     root = get_settings().config_dir / "approval_rules"
     if root not in _registries:
         _registries[root] = RuleRegistry(root)
@@ -91,6 +95,8 @@ def repo() -> ApprovalRepository:
 
 @lru_cache(maxsize=4)
 def _texts(path: Path) -> ApprovalTemplates:
+    from wecom_oa.approvals.prechecks import ApprovalTemplates
+
     return ApprovalTemplates.load(path)
 
 
@@ -110,6 +116,8 @@ class WeComLeaveBalances:
         self._client, self._templates, self._booked = client, templates, booked
 
     def balances(self, userid: str) -> dict[str, Decimal]:
+        from wecom_oa.approvals import rules
+
         by_name = {self._templates.leave_type_name(t): t for t in typing.get_args(rules.LeaveType)}
         quotas = [q for q in self._client.oa_get_user_vacation_quota(userid) if q.vacationname in by_name]
         per_day = self._seconds_per_day() if quotas else {}
@@ -130,7 +138,9 @@ class WeComLeaveBalances:
 
 
 def context() -> rules.EvaluationContext:
-    from wecom_oa.approvals import leaves
+    from wecom_oa.approvals import leaves, rules
+    from wecom_oa.approvals.prechecks import builtin_prechecks, default_templates
+    from wecom_oa.budgets import service as budgets
 
     checks = builtin_prechecks(balances=WeComLeaveBalances(wiring.wecom_client(), default_templates(),
                                                            booked=leaves.booked_days),
@@ -149,10 +159,14 @@ def _active_ruleset(approval_type: str) -> rules.RuleSet:
 def check_form(req: CreateApproval) -> None:
     """400 when the form breaks its bounds (`rules.check_form_bounds`: size, nesting, list
     lengths, keys that are not fields of the type), before any name in it is looked up."""
+    from wecom_oa.approvals import rules
+
     rules.check_form_bounds(_active_ruleset(req.type), req.form)
 
 
 def evaluate_request(req: CreateApproval, request_id: str | None = None) -> rules.Decision:
+    from wecom_oa.approvals import rules
+
     ruleset = _active_ruleset(req.type)
     request = rules.ApprovalRequest(type=req.type, applicant=req.applicant, form=req.form, request_id=request_id)
     return rules.evaluate(ruleset, request, context())
@@ -405,6 +419,8 @@ def _pending_approvers(approval_id: str, st: dict[str, Any]) -> list[str]:
 
 
 def _leaders(userids: list[str], applicant: str) -> list[str]:
+    from wecom_oa.directory import leader
+
     directory = wiring.directory()
     found = [leader(directory, u, 1) for u in userids]
     return list(dict.fromkeys(u for u in found if u and u != applicant))
@@ -430,6 +446,8 @@ def _decide_stage(approval_id: str, stage: int, outcome: str, by: str, reason: s
 
 
 def finalize(approval_id: str) -> Finalized:
+    from wecom_oa.budgets import service as budgets
+
     store = repo()
     a = store.get(approval_id)
     if a["status"] == "pending":
@@ -677,6 +695,8 @@ def _send_task_success(token: str, output: dict[str, Any], log: dict[str, Any]) 
 def _native_config(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
+    import yaml
+
     return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("templates") or {}
 
 
@@ -751,6 +771,8 @@ def _vacation_value(form: dict[str, Any], unit: Any = None) -> dict[str, Any]:
     hourly type (time_attr 1) takes an `hour` range whose duration counts its own day (e.g. 8 h)."""
     from datetime import UTC, datetime, time
 
+    from wecom_oa.approvals.prechecks import default_templates
+
     def stamp(day: Any) -> int:
         return int(datetime.combine(datetime.fromisoformat(str(day)).date(), time(), UTC).timestamp())
 
@@ -769,6 +791,8 @@ def _leave_unit(form: dict[str, Any]) -> Any:
     day-based figures are the best we have)."""
     if not form.get("leave_type"):
         return None
+    from wecom_oa.approvals.prechecks import default_templates
+
     name = default_templates().leave_type_name(str(form["leave_type"]))
     try:
         return next((c for c in wiring.wecom_client().oa_get_vacation_config() if c.name == name), None)
@@ -820,6 +844,8 @@ def on_wecom_approval_change(event: Any) -> None:
     that approval (see `_on_linked_change`). Otherwise: on submission run the pre-checks and message
     the findings to approvers and applicant; on final approval publish `approval.approved` and send
     handover reminders (once per sp_no: conditional write)."""
+    from wecom_oa.budgets import service as budgets
+
     info = event.approval
     sp_no, applicant = info.sp_no, info.applyer.user_id
     record = app_table().update(Keys.approval(f"wecom-{sp_no}"), must_exist=False, set_fields={
@@ -908,6 +934,8 @@ def _on_linked_change(approval_id: str, event: Any) -> None:
     """A change of a form `submit` put into WeCom: on submission the stored pre-check findings go to
     approvers and applicant; a final approve/reject decides the approval once, then publishes
     `approval.approved|rejected` (same detail as `finalize`) and, when approved, the handover to-dos."""
+    from wecom_oa.budgets import service as budgets
+
     info = event.approval
     a = repo().get(approval_id)
     if info.statu_change_event == EVENT_SUBMITTED and a.get("findings"):
@@ -963,6 +991,8 @@ def _revoke_linked(approval_id: str, info: Any) -> None:
     """Revoked after approval (通过后撤销): `approved` → `revoked` once; `approval.revoked` tells
     attendance and rota to undo, and the handover colleagues learn the to-do is off. A form whose
     approval we never saw (still pending here) just ends as `revoked`: nobody was told it was approved."""
+    from wecom_oa.budgets import service as budgets
+
     now = get_clock().now().isoformat()
     revoked = repo().revoke(approval_id, {"revoked_at": now})
     budgets.give_back(approval_id)  # once; also completes a give-back a failed delivery left undone
@@ -1047,6 +1077,9 @@ def native_form(apply_data: dict[str, Any], fields: dict[str, str]) -> dict[str,
 def _vacation(value: dict[str, Any]) -> dict[str, Any]:
     from datetime import UTC, datetime
 
+    from wecom_oa.approvals import rules
+    from wecom_oa.approvals.prechecks import default_templates
+
     vac = value.get("vacation") or {}
     options = ((vac.get("selector") or {}).get("options") or [{}])[0]
     name = next((v.get("text") for v in options.get("value") or [] if v.get("text")), "")
@@ -1068,6 +1101,8 @@ def reconcile() -> dict[str, int]:
 def budget_field(approval_type: str, version: Any = None) -> str | None:
     """The amount field of the budget check in the approval's rule set version (the active one
     when that version is no longer kept, or for native forms); None without a budget check."""
+    from wecom_oa.budgets import service as budgets
+
     try:
         ruleset = registry().active(approval_type)
         if version and ruleset.version != int(version):

@@ -15,11 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wecom_oa.approvals.prechecks import InvoiceUse, normalise_invoice_no
 from wecom_oa.aws.dynamo import GSI_LOOKUP, GSI_OPEN, DynamoTable, Keys
 from wecom_oa.errors import AlreadyExists, Conflict, NotFound
+
+if TYPE_CHECKING:
+    from wecom_oa.approvals.prechecks import InvoiceUse
+
+# prechecks (its models, yaml) is imported by the invoice methods only: most readers of approvals
+# never touch an invoice.
 
 OPEN_KIND = "APPROVAL"
 DECISION_PREFIX = "STAGE#"
@@ -118,6 +123,8 @@ class ApprovalRepository:
 
     # -- invoices ------------------------------------------------------------------------------
     def record_invoice(self, approval_id: str, invoice_no: str, applicant: str, at: datetime) -> None:
+        from wecom_oa.approvals.prechecks import normalise_invoice_no
+
         self.table.put({"pk": Keys.approval(approval_id)["pk"], "sk": INVOICE_SK,
                         **Keys.lookup("INVOICE", normalise_invoice_no(invoice_no)),
                         "invoice_no": invoice_no, "approval_id": approval_id, "applicant": applicant,
@@ -125,6 +132,8 @@ class ApprovalRepository:
 
     def invoice_uses(self, invoice_no: str) -> Iterator[dict[str, Any]]:
         """Full items (the lookup index may project keys only)."""
+        from wecom_oa.approvals.prechecks import normalise_invoice_no
+
         for hit in self.table.query(Keys.lookup("INVOICE", normalise_invoice_no(invoice_no))["gsi2pk"],
                                     index=GSI_LOOKUP):
             item = self.table.get({"pk": hit["pk"], "sk": hit["sk"]}, consistent=False)
@@ -139,6 +148,8 @@ class DynamoSeenInvoices:
         self._repo = repo
 
     def first_use(self, invoice_no: str) -> InvoiceUse | None:
+        from wecom_oa.approvals.prechecks import InvoiceUse
+
         uses = sorted(self._repo.invoice_uses(invoice_no), key=lambda u: u.get("used_at", ""))
         if not uses:
             return None

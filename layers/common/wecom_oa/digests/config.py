@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wecom_oa import wiring
-from wecom_oa.digests.schedules import DigestConfig, load_digest_config
 from wecom_oa.settings import get_settings
-from wecom_oa.texts import Templates
-from wecom_oa.worktime.calendar import CalendarSet, load_calendars
+
+if TYPE_CHECKING:
+    from wecom_oa.digests.schedules import DigestConfig
+    from wecom_oa.texts import Templates
+    from wecom_oa.worktime.calendar import CalendarSet
+
+# Each piece's loader (digests.schedules, worktime.calendar with chinese_calendar, texts) is imported
+# when the piece is first loaded: the digest function reads the calendars on its first run, not at
+# import, and a feature importing this module for the links or the groups loads only what it reads.
 
 _lock = threading.Lock()
 _overrides: dict[str, Any] = {}
@@ -50,6 +56,8 @@ def digest_config() -> DigestConfig:
     """digests.yaml; a deployment's `PublicBaseUrl` (OA_PUBLIC_BASE_URL), when set, is the base of
     every link in cards and digests instead of the file's `base_url`."""
     def load() -> DigestConfig:
+        from wecom_oa.digests.schedules import load_digest_config
+
         settings = get_settings()
         config = load_digest_config(settings.config_dir / "digests.yaml")
         if settings.public_base_url:
@@ -73,11 +81,21 @@ def page_url(kind: str, item_id: str) -> str | None:
 
 
 def calendars() -> CalendarSet:
-    return _get("calendars", lambda: load_calendars(get_settings().config_dir / "calendars.yaml"))
+    def load() -> CalendarSet:
+        from wecom_oa.worktime.calendar import load_calendars
+
+        return load_calendars(get_settings().config_dir / "calendars.yaml")
+
+    return _get("calendars", load)
 
 
 def templates() -> Templates:
-    return _get("templates", lambda: Templates.load(get_settings().templates_dir / "digests.yaml"))
+    def load() -> Templates:
+        from wecom_oa.texts import Templates
+
+        return Templates.load(get_settings().templates_dir / "digests.yaml")
+
+    return _get("templates", load)
 
 
 def robot_keys() -> Mapping[str, str]:

@@ -28,10 +28,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     ConfigDict,
     Field,
@@ -46,7 +45,9 @@ from wecom_oa.digests.reports import ReportPolicy
 from wecom_oa.errors import ConfigurationError, InvalidInput
 from wecom_oa.notices.domain import NoticePolicy
 from wecom_oa.validation import Model
-from wecom_oa.worktime.calendar import WorkdayCalendar
+
+if TYPE_CHECKING:
+    from wecom_oa.worktime.calendar import WorkdayCalendar
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "digests.yaml"
 _NAME_RE = re.compile(r"^[0-9A-Za-z_.-]{1,64}$")
@@ -500,6 +501,8 @@ class DigestConfig(Model):
 
 def load_digest_config(path: Path = DEFAULT_CONFIG_PATH) -> DigestConfig:
     """Load and validate digests.yaml. Raises ConfigurationError naming the file and the problem."""
+    import yaml  # here, not at import: the features reading the project groups load this module, not the file
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:

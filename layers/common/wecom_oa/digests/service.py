@@ -23,7 +23,7 @@ import importlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ConfigDict, Field
@@ -32,12 +32,6 @@ from wecom_oa import wiring
 from wecom_oa.aws.dynamo import GSI_OPEN, Keys, app_table
 from wecom_oa.clock import get_clock
 from wecom_oa.digests import config
-from wecom_oa.digests.domain import (
-    OpenItem,
-    build_daily_summaries,
-    render_markdown,
-    should_send,
-)
 from wecom_oa.digests.progress import (
     AlarmState,
     ProductionPlan,
@@ -74,7 +68,13 @@ from wecom_oa.observability import logger, metrics
 from wecom_oa.settings import get_settings
 from wecom_oa.texts import APP_MARKDOWN_LIMIT, ROBOT_MARKDOWN_LIMIT, split_markdown
 from wecom_oa.validation import Model
-from wecom_oa.worktime.calendar import BusinessCalendar
+
+if TYPE_CHECKING:
+    from wecom_oa.digests.domain import OpenItem
+    from wecom_oa.worktime.calendar import BusinessCalendar
+
+# The daily summary's builder (digests.domain) is imported by the daily summary; the calendars are
+# loaded by `run` through digests.config: a cold start imports neither.
 
 RECONCILERS = {
     DigestKind.APPROVAL_RECONCILE: "wecom_oa.approvals.service:reconcile",
@@ -225,6 +225,8 @@ def _group_target(spec: ScheduleSpec, group: ProjectGroup | None) -> Target:
 
 
 def _daily_summary(ctx: RunContext) -> None:
+    from wecom_oa.digests.domain import build_daily_summaries, render_markdown, should_send
+
     config, spec = digest_config(), ctx.spec
     groups = [g for g in config.groups if not spec.filters.groups or g.id in spec.filters.groups]
     items = list(open_items(groups, ctx.now))
@@ -263,6 +265,8 @@ def _open_item(kind: str, item: Mapping[str, Any], group: str, now: datetime) ->
     `current_approver` / `owner_name` while a stage waits and `due_at` when the stage has a timeout."""
     owner = item.get("assignee") or item.get("owner") or item.get("current_approver")
     title = item.get("title") or (_approval_title(item) if kind == "approval" else None) or item.get("type") or kind
+    from wecom_oa.digests.domain import OpenItem
+
     due_at, ratio = item.get("due_at"), None
     if kind == "ticket":  # the SLA clocks decide, not the timer's next wake-up
         from wecom_oa.tickets.service import sla_snapshot

@@ -26,9 +26,7 @@ from wecom_oa import wiring
 from wecom_oa.aws.dynamo import Keys, app_table
 from wecom_oa.clock import get_clock, utc_iso
 from wecom_oa.errors import AlreadyExists, Conflict, InvalidInput, NotFound, OAError
-from wecom_oa.messaging.sending import about
 from wecom_oa.observability import logger, metrics
-from wecom_oa.settings import get_settings
 
 if TYPE_CHECKING:
     from wecom_oa.tickets.models import ActionRequest, CreateTicketRequest
@@ -60,6 +58,8 @@ def policies() -> Any:
 @lru_cache(maxsize=1)
 def texts() -> dict[str, Any]:
     import yaml
+
+    from wecom_oa.settings import get_settings
 
     path = get_settings().templates_dir / "tickets.yaml"
     return yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -137,6 +137,8 @@ def act(ticket_id: str, body: Mapping[str, Any] | ActionRequest) -> dict[str, An
 def iso_week(when: datetime) -> str:
     """The company-time ISO week of `when`, e.g. 2026-W10."""
     from zoneinfo import ZoneInfo
+
+    from wecom_oa.settings import get_settings
 
     year, week, _ = when.astimezone(ZoneInfo(get_settings().default_timezone)).isocalendar()
     return f"{year}-W{week:02d}"
@@ -254,6 +256,8 @@ def _carry_out(effects: Any) -> None:
     """Send the domain's notifications. A 'card' effect for a ticket still waiting to be accepted
     (status new: assignment, transfer) is the interactive ticket card with an `accept` button;
     other effects are text. Failures are logged, never undo the committed change."""
+    from wecom_oa.messaging.sending import about  # with the sender: a check with nothing due sends nothing
+
     client = wiring.sender()
     for effect in effects:
         if getattr(effect, "kind", None) != "notify":
@@ -271,6 +275,7 @@ def _carry_out(effects: Any) -> None:
 
 @lru_cache(maxsize=1)
 def _card_builder() -> Any:
+    from wecom_oa.settings import get_settings
     from wecom_oa.wecom.cards import CardBuilder
 
     return CardBuilder(timezone=get_settings().default_timezone)
@@ -313,6 +318,8 @@ def _display_name(userid: str) -> str:
 # ------------------------------------------------------------------------------ timers
 def _arm(ticket_id: str) -> str:
     """Start the next timer generation; the previous execution is stopped (or ends itself)."""
+    from wecom_oa.settings import get_settings
+
     item = app_table().update(Keys.ticket(ticket_id), add_fields={"timer_generation": 1})
     generation = int(item["timer_generation"])
     arn = get_settings().ticket_state_machine_arn
@@ -486,6 +493,8 @@ def reconcile() -> dict[str, int]:
     other error) is left alone: re-arming it would start a duplicate of a timer that may well be
     running, on every run. Such tickets are counted in `errors`, logged with the error code and
     metered (`TicketReconcileErrors`), and looked at again by the next run."""
+    from wecom_oa.settings import get_settings
+
     sfn = wiring.aws("stepfunctions")
     arn = get_settings().ticket_state_machine_arn
     rearmed = errors = 0
