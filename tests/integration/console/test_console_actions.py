@@ -190,3 +190,18 @@ def test_given_a_ticket_resolved_reopened_and_resolved_in_another_week_then_it_c
 
     assert [r["ticket_id"] for r in tickets.dwell_records([first, second])] == [ticket_id]
     assert tickets.dwell_records([second])[0]["week"] == second
+
+
+def test_given_an_onboarding_then_its_board_shows_the_tasks_to_hr_and_not_to_outsiders(browser, console) -> None:
+    status, w = console.http("POST", "/workflows", {"template": "onboarding", "subject": {"new_hire": "wangwu"},
+                                                    "assignments": {"mentor": "lina"}})
+    assert status == 201, w
+    hr = browser()
+    hr.login(w["owner"])
+    page = hr.get(f"/console/workflows/{w['id']}")
+    assert page.status == 200 and f"0/{len(w['tasks'])}" in page.text
+    assert page.body.count("data-task=") == len(w["tasks"]) and "关键路径" in page.text
+
+    outsider = browser()
+    outsider.login("chenjing")
+    assert outsider.get(f"/console/workflows/{w['id']}").status == 404

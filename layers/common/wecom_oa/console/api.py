@@ -367,6 +367,14 @@ def progress_page() -> Response[str]:
     return html(pages.render("progress.html", **viewer.context("progress"), **views.production_board(viewer.scope)))
 
 
+@router.get("/console/workflows/<workflow_id>", include_in_schema=False)
+def workflow_page(workflow_id: str) -> Response[str]:
+    viewer = _viewer()
+    if viewer is None:
+        return _login_redirect()
+    return html(pages.render("workflow.html", **viewer.context("home"), **views.workflow_board(viewer.scope, workflow_id)))
+
+
 @router.get("/console/groups/<group_id>", include_in_schema=False)
 def group_page(group_id: str) -> Response[str]:
     viewer = _viewer()

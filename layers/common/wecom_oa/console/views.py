@@ -201,6 +201,23 @@ def dwell_stats(scope: Scope, weeks: int, basis: str) -> dict[str, Any]:
             "stages": table("by_stage", stage_labels), "teams": table("by_team", team_labels)}
 
 
+# ------------------------------------------------------------------------------ workflows
+def workflow_board(scope: Scope, workflow_id: str) -> dict[str, Any]:
+    """A workflow's board (onboarding's 12 tasks, an iteration): each task's state, owner and due
+    time, the critical path, progress; for its owner, its task owners and subject, heads and admins
+    of those."""
+    from wecom_oa.workflows import service as workflows
+
+    w = workflows.view(workflow_id)
+    people = [w["owner"], *(t["owner"] for t in w["tasks"]), *(w.get("subject") or {}).values()]
+    scope.require(people, f"workflow {workflow_id}")
+    on_path = set(w["critical_path"])
+    return {"workflow": w, "owner_name": name_of(w["owner"]),
+            "pct": round(100 * w["progress"]["done"] / max(1, w["progress"]["total"])),
+            "rows": [{**t, "due": local_time(t["due_at"]), "done": local_time(t.get("done_at")),
+                      "critical": t["key"] in on_path} for t in w["tasks"]]}
+
+
 # ------------------------------------------------------------------------------ groups
 def group_items(scope: Scope, group_id: str) -> dict[str, Any]:
     """A project group's open items (the 18:00 summary's "more" link), most at risk first, from the
