@@ -205,3 +205,42 @@ def test_given_an_onboarding_then_its_board_shows_the_tasks_to_hr_and_not_to_out
     outsider = browser()
     outsider.login("chenjing")
     assert outsider.get(f"/console/workflows/{w['id']}").status == 404
+
+
+def test_given_more_tickets_than_a_page_then_pages_follow_the_index_without_repeats(browser, console, monkeypatch) -> None:
+    import re as _re
+
+    from wecom_oa.console import api as console_api
+    from wecom_oa.console.scopes import Admins, ConsoleConfig
+
+    monkeypatch.setattr(console_api, "console_config",
+                        lambda: ConsoleConfig(admins=Admins(users=["liuyang"]), page_size=5))
+    made = {_repair(console) for _ in range(7)}
+    # Each ticket's timer sets its deadline (the index's sort key) once armed; a key that moves
+    # under a cursor moves the ticket to another page (as in DynamoDB), so wait until all are set.
+    wait_until(lambda: all(console.http("GET", f"/tickets/{t}")[1].get("next_due") for t in made), what="deadlines")
+    b = browser()
+    first = b.login("liuyang", "/console/tickets?team=tech_support")
+    shown = _re.findall(r'data-ticket="([^"]+)"', first.body)
+    assert len(shown) == 5
+    nxt = _re.search(r'href="\?([^"]+)" data-testid="next-page"', first.body)
+    assert nxt, "a next-page link"
+    second = b.get("/console/tickets?" + nxt.group(1).replace("&amp;", "&"))
+    rest = _re.findall(r'data-ticket="([^"]+)"', second.body)
+    assert len(rest) == 2 and not set(rest) & set(shown) and set(shown) | set(rest) == made
+    assert "没有更多了" in second.text
+
+
+def test_given_the_configuration_then_admins_read_it_and_nobody_else_finds_it(browser) -> None:
+    admin = browser()
+    admin.login("liuyang")
+    index = admin.get("/console/config")
+    assert index.status == 200 and "ticket_types.yaml" in index.text and "workflows/onboarding.yaml" in index.text
+    page = admin.get("/console/config/ticket_types.yaml")
+    assert page.status == 200 and "tech_support" in page.text
+    assert admin.get("/console/config/workflows/onboarding.yaml").status == 200
+    assert admin.get("/console/config/..%2Fsettings.py").status == 404
+
+    head = browser()
+    head.login("lina")
+    assert head.get("/console/config").status == 404 and head.get("/console/config/ticket_types.yaml").status == 404

@@ -20,6 +20,7 @@ from wecom_oa.errors import Conflict, InvalidInput, NotFound, OAError
 from wecom_oa.observability import logger
 
 router = Router()
+HOME_ROWS = 10  # the home page's first open tickets; the ticket center pages through the rest
 MAX_FORM_BYTES = 32 * 1024
 HTML = "text/html; charset=utf-8"
 
@@ -167,9 +168,9 @@ def home() -> Response[str]:
     if viewer is None:
         return _login_redirect()
     tickets = views.ticket_list(viewer.scope, team=None, status=None, priority=None, assignee=None, overdue=False,
-                                page=1, size=10_000)
+                                cursor=None, size=HOME_ROWS)
     return html(pages.render("home.html", **viewer.context("home"), waiting=views.waiting_for(viewer.scope.userid),
-                             tickets=tickets, overdue=sum(1 for t in tickets["rows"] if t["overdue"])))
+                             tickets=tickets))
 
 
 @router.get("/console/tickets", include_in_schema=False)
@@ -178,16 +179,12 @@ def tickets_page() -> Response[str]:
     if viewer is None:
         return _login_redirect()
     filters = {k: _query(k) or None for k in ("team", "status", "priority", "assignee")}
-    try:
-        data = views.ticket_list(viewer.scope, **filters, overdue=_query("overdue") == "1", page=_page(),
-                                 size=console_config().page_size)
-    except InvalidInput:
-        data = views.ticket_list(viewer.scope, team=None, status=None, priority=None, assignee=None, overdue=False,
-                                 page=1, size=console_config().page_size)
+    overdue = _query("overdue") == "1"
+    data = views.ticket_list(viewer.scope, **filters, overdue=overdue, cursor=_query("cursor") or None,
+                             size=console_config().page_size)
 
     def query(**changes: Any) -> str:
-        params = {k: v for k, v in {**filters, "overdue": "1" if _query("overdue") == "1" else None,
-                                    "page": _page(), **changes}.items() if v}
+        params = {k: v for k, v in {**filters, "overdue": "1" if overdue else None, **changes}.items() if v}
         return urlencode(params)
 
     return html(pages.render("tickets.html", **viewer.context("tickets"), **data, query=query))
@@ -373,6 +370,28 @@ def workflow_page(workflow_id: str) -> Response[str]:
     if viewer is None:
         return _login_redirect()
     return html(pages.render("workflow.html", **viewer.context("home"), **views.workflow_board(viewer.scope, workflow_id)))
+
+
+@router.get("/console/config", include_in_schema=False)
+def config_index() -> Response[str]:
+    return _config_page(None)
+
+
+@router.get("/console/config/<name>", include_in_schema=False)
+def config_file(name: str) -> Response[str]:
+    return _config_page(name)
+
+
+@router.get("/console/config/<folder>/<name>", include_in_schema=False)
+def config_nested(folder: str, name: str) -> Response[str]:
+    return _config_page(f"{folder}/{name}")
+
+
+def _config_page(name: str | None) -> Response[str]:
+    viewer = _viewer()
+    if viewer is None:
+        return _login_redirect()
+    return html(pages.render("config.html", **viewer.context("config"), **views.configuration(viewer.scope, name)))
 
 
 @router.get("/console/groups/<group_id>", include_in_schema=False)

@@ -51,37 +51,94 @@ def _ticket_people(t: Mapping[str, Any], catalog: Any) -> list[str | None]:
     return [t.get("reporter"), t.get("assignee"), *(t.get("cc") or ()), *crew]
 
 
+def _cursor(team: int, key: Mapping[str, str] | None) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps({"t": team, "k": key}, separators=(",", ":")).encode()).decode()
+
+
+def _uncursor(cursor: str | None, teams: int) -> tuple[int, dict[str, str] | None]:
+    """(team index, index key) a `_cursor` made; the first page for anything else."""
+    import base64
+    import binascii
+    import json
+
+    if not cursor:
+        return 0, None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error):
+        return 0, None
+    team, key = (data.get("t"), data.get("k")) if isinstance(data, dict) else (None, None)
+    if not isinstance(team, int) or not 0 <= team < teams:
+        return 0, None
+    if key is not None and not (isinstance(key, dict) and all(isinstance(v, str) for v in key.values())):
+        return 0, None
+    return team, key
+
+
 def ticket_list(scope: Scope, *, team: str | None, status: str | None, priority: str | None,
-                assignee: str | None, overdue: bool, page: int, size: int) -> dict[str, Any]:
-    """工单中心: the open tickets of the viewer's scope, earliest deadline first, filtered."""
+                assignee: str | None, overdue: bool, cursor: str | None, size: int) -> dict[str, Any]:
+    """工单中心: the open tickets of the viewer's scope, team by team and earliest deadline first
+    within a team, `size` rows a page. Pages are read from the open index a page at a time and the
+    cursor is the index key of the last row shown, so an unfiltered page reads about the rows it
+    shows; rows outside the scope or the filters are read and skipped."""
     from wecom_oa.tickets import service as tickets
 
     catalog = tickets.catalog()
     teams = [t for t in catalog.teams if team in (None, "", t.key)]
     now = get_clock().now()
-    rows = []
-    for t in teams:
-        for item in tickets.list_open(t.key, status or None)["tickets"]:
-            if not scope.sees(_ticket_people(item, catalog)):
+    rows: list[dict[str, Any]] = []
+    index, start = _uncursor(cursor, len(teams))
+    next_cursor = None
+    while index < len(teams) and next_cursor is None:
+        t = teams[index]
+        page, last = tickets.open_page(t.key, start, size + 1)
+        for item, key in page:
+            if not _wanted(scope, catalog, item, status, priority, assignee, overdue, now):
                 continue
-            if priority and item["priority"] != priority or assignee and item.get("assignee") != assignee:
-                continue
-            due = item.get("next_due")
-            late = bool(due and datetime.fromisoformat(due) < now)
-            if overdue and not late:
-                continue
-            rows.append({**item, "overdue": late, "team_label": t.label,
-                         "status_label": catalog.status_labels.get(item["status"], item["status"]),
-                         "priority_label": catalog.priority_labels.get(item["priority"], item["priority"]),
-                         "assignee_name": name_of(item.get("assignee")), "reporter_name": name_of(item["reporter"]),
-                         "due": local_time(due)})
+            if len(rows) == size:  # one more than fits: the next page starts after the last shown
+                next_cursor = _cursor(rows[-1]["_team"], rows[-1]["_key"])
+                break
+            rows.append({**_ticket_row(item, key, t, catalog, now), "_team": index})
+        else:
+            if last is None:
+                index, start = index + 1, None
+            else:
+                start = last
+            continue
+    for r in rows:
+        r.pop("_key", None)
+        r.pop("_team", None)
     return {"filters": {"team": team or "", "status": status or "", "priority": priority or "",
                         "assignee": assignee or "", "overdue": overdue},
             "teams": [{"key": t.key, "label": t.label} for t in catalog.teams],
             "statuses": [{"key": k.value, "label": v} for k, v in catalog.status_labels.items()
                          if k.value in ("new", "in_progress", "waiting_customer")],
             "priorities": [{"key": k.value, "label": v} for k, v in catalog.priority_labels.items()],
-            **paginate(rows, page, size)}
+            "rows": rows, "next_cursor": next_cursor, "first_page": not cursor}
+
+
+def _wanted(scope: Scope, catalog: Any, item: Mapping[str, Any], status: str | None, priority: str | None,
+            assignee: str | None, overdue: bool, now: datetime) -> bool:
+    if not scope.sees(_ticket_people(item, catalog)):
+        return False
+    if status and item["status"] != status or priority and item["priority"] != priority:
+        return False
+    if assignee and item.get("assignee") != assignee:
+        return False
+    due = item.get("next_due")
+    return not overdue or bool(due and datetime.fromisoformat(due) < now)
+
+
+def _ticket_row(item: dict[str, Any], key: dict[str, str], team: Any, catalog: Any, now: datetime) -> dict[str, Any]:
+    due = item.get("next_due")
+    return {**item, "_key": key, "overdue": bool(due and datetime.fromisoformat(due) < now), "team_label": team.label,
+            "status_label": catalog.status_labels.get(item["status"], item["status"]),
+            "priority_label": catalog.priority_labels.get(item["priority"], item["priority"]),
+            "assignee_name": name_of(item.get("assignee")), "reporter_name": name_of(item["reporter"]),
+            "due": local_time(due)}
 
 
 def ticket_detail(scope: Scope, ticket_id: str) -> dict[str, Any]:
@@ -216,6 +273,21 @@ def workflow_board(scope: Scope, workflow_id: str) -> dict[str, Any]:
             "pct": round(100 * w["progress"]["done"] / max(1, w["progress"]["total"])),
             "rows": [{**t, "due": local_time(t["due_at"]), "done": local_time(t.get("done_at")),
                       "critical": t["key"] in on_path} for t in w["tasks"]]}
+
+
+# ------------------------------------------------------------------------------ configuration
+def configuration(scope: Scope, name: str | None) -> dict[str, Any]:
+    """The read-only configuration, for admins: the YAML files under config/ (rules, ticket types,
+    SLA, calendars, schedules, workflows); they hold no secrets (those live in Secrets Manager)."""
+    if scope.kind != "admin":
+        raise NotFound("configuration not found")
+    root = get_settings().config_dir
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*.yaml"))
+    if name is None:
+        return {"files": files, "name": None, "text": None}
+    if name not in files:  # only a listed file: no path of the caller's making is opened
+        raise NotFound(f"config {name} not found")
+    return {"files": files, "name": name, "text": (root / name).read_text(encoding="utf-8")}
 
 
 # ------------------------------------------------------------------------------ groups

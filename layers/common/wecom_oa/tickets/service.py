@@ -810,6 +810,14 @@ def _click_transfer_submit(card: dict[str, Any], event: Any) -> None:
 
 
 # ------------------------------------------------------------------------------ queries
+def open_page(team: str, start: Mapping[str, str] | None, limit: int
+              ) -> tuple[list[tuple[dict[str, Any], dict[str, str]]], dict[str, str] | None]:
+    """One page of a team's open tickets from the open index (reads ∝ `limit`): each ticket as the
+    API shows it with its index key, and the key to continue from (None at the end)."""
+    rows, last = _repo().open_page(team, start, limit)
+    return [(t.model_dump(mode="json"), key) for t, key in rows], last
+
+
 def list_open(team: str, status: str | None = None) -> dict[str, Any]:
     """GET /tickets: the team's open tickets, optionally of the comma-separated `status`es."""
     from wecom_oa.tickets.domain import Status

@@ -194,6 +194,15 @@ class TicketRepository:
                              changes={"sla": kind, "clock": clock, "level": level, "notified": list(notified)})
         self.table.put(_history_item(entry))
 
+    def open_page(self, team: str, start: Mapping[str, str] | None, limit: int
+                  ) -> tuple[list[tuple[Ticket, dict[str, str]]], dict[str, str] | None]:
+        """One page of `team`'s open tickets, earliest deadline first: each with its index key (a
+        cursor to continue after it), and the key to continue from (None at the end)."""
+        pk = Keys.open_index(KIND, team, "", "")["gsi1pk"]
+        items, last = self.table.query_page(pk, index=GSI_OPEN, limit=limit, start=start)
+        keys = ("pk", "sk", "gsi1pk", "gsi1sk")
+        return [(Ticket.model_validate(i), {k: str(i[k]) for k in keys}) for i in items], last
+
     def list_open(
         self, team: str, statuses: Iterable[Status | str] | None = None, *, limit: int | None = None
     ) -> list[Ticket]:
