@@ -39,6 +39,13 @@ def _oa_error(exc: OAError) -> Response[str]:
                                 exc.status if exc.status >= 400 else 500)
 
 
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response[str]:
+    """Anything else: a Chinese page and a 500, the details in the log only."""
+    logger.exception("console page failed")
+    return console.message_page(console.t("pages.failed_title"), console.t("pages.failed"), 500)
+
+
 @app.not_found
 def _no_route(exc: Exception) -> Response[str]:
     return console.message_page(console.t("pages.not_found_title"), console.t("pages.no_page"), 404)

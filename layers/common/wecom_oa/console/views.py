@@ -28,6 +28,14 @@ def name_of(userid: str | None) -> str:
         return userid
 
 
+def preload_names(userids: Iterable[str]) -> None:
+    """Fill the directory cache for many people at once (one user/list instead of a user/get each):
+    a 6000-store notice's names."""
+    preload = getattr(wiring.directory(), "preload", None)
+    if preload is not None:
+        preload(list(userids))
+
+
 def local_time(value: str | datetime | None) -> str:
     """An instant as people read it: company time, minutes."""
     if not value:
@@ -454,6 +462,7 @@ def notice_detail(scope: Scope, notice_id: str) -> dict[str, Any]:
         raise NotFound(f"notice {notice_id} not found")
     report = notices.report(notice_id)
     pending = report.get("pending") or []
+    preload_names(pending[:500])
     return {"notice": notice, "report": report, "rate_pct": round(100 * report["ack_rate"], 1),
             "pending_people": [{"userid": u, "name": name_of(u)} for u in pending[:500]],
             "pending_more": max(0, len(pending) - 500), "sender_name": name_of(notice.sender)}
@@ -477,5 +486,9 @@ def notice_csv_rows(scope: Scope, notice_id: str) -> Iterable[list[str]]:
         return departments[dept]
 
     yield texts().text("csv_header").split(",")
-    for r in notices.repository().recipients(notice_id):
+    recipients = notices.repository().recipients(notice_id)
+    preload_names(r["userid"] for r in recipients)
+    if hasattr(directory, "preload_departments"):
+        directory.preload_departments()
+    for r in recipients:
         yield [r["userid"], name_of(r["userid"]), department(r.get("department")), local_time(r.get("acked_at"))]
