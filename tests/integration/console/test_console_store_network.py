@@ -32,7 +32,7 @@ def test_given_a_6000_store_notice_then_the_page_and_csv_cost_a_few_wecom_calls(
     page = boss.get(f"/console/notices/{created['id']}")
     assert page.status == 200 and f"已确认 0/{stores}" in page.text and "名单见 CSV" in page.text
     export = boss.get(f"/console/notices/{created['id']}/export")
-    rows = list(csv.reader(io.StringIO(export.body.lstrip("\\ufeff"))))
+    rows = list(csv.reader(io.StringIO(export.body.lstrip("\ufeff"))))
     assert len(rows) == stores + 1 and all(r[1] and r[2] for r in rows[1:])
 
     calls = [c["path"] for c in console.sandbox.calls()[before:]]
