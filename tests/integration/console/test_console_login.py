@@ -111,3 +111,15 @@ def test_given_the_sandbox_login_page_then_it_checks_appid_and_trusted_domain(co
     status, headers, _ = login.pick(Args({"userid": "lina", "redirect_uri": good["redirect_uri"], "state": "s"}),
                                     console.sandbox, "console.test")
     assert status == 302 and headers["location"].startswith(f"{BASE}/console/auth/callback?code=") and "state=s" in headers["location"]
+
+
+def test_given_no_public_base_url_then_the_callback_is_on_the_host_the_browser_used(console, monkeypatch) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from wecom_oa.settings import reset_settings
+
+    monkeypatch.delenv("OA_PUBLIC_BASE_URL")
+    reset_settings()
+    resp = console.stack.http("GET", "/console/auth/login", headers={"host": "oa.xingchen.example"})
+    query = parse_qs(urlsplit(resp["headers"]["location"]).query)
+    assert query["redirect_uri"] == ["https://oa.xingchen.example/console/auth/callback"]

@@ -122,7 +122,9 @@ def _page() -> int:
 @router.get("/console/auth/login", include_in_schema=False)
 def login() -> Response[str]:
     state, cookie = auth.start_login(_query("next") or "/console")
-    url = auth.authorize_url(state, in_wecom=auth.in_wecom(router.current_event.headers.get("user-agent")))
+    event = router.current_event
+    url = auth.authorize_url(state, in_wecom=auth.in_wecom(event.headers.get("user-agent")),
+                             host=event.headers.get("host") or event.request_context.domain_name)
     return redirect(url, [auth.cookie(auth.LOGIN_COOKIE, cookie, auth.LOGIN_SECONDS)])
 
 

@@ -110,10 +110,11 @@ def public_base() -> str:
     return get_settings().public_base_url.rstrip("/")
 
 
-def authorize_url(state: str, *, in_wecom: bool) -> str:
-    """Where the browser goes to log in: OAuth2 inside WeCom, the QR login page elsewhere."""
+def authorize_url(state: str, *, in_wecom: bool, host: str | None = None) -> str:
+    """Where the browser goes to log in: OAuth2 inside WeCom, the QR login page elsewhere. The
+    callback is under PublicBaseUrl, or under the host the request came to when none is set."""
     s, creds = get_settings(), wiring.wecom_credentials()
-    redirect = public_base() + CALLBACK_PATH
+    redirect = (public_base() or (f"https://{host}" if host else "")) + CALLBACK_PATH
     if in_wecom:
         query = urlencode({"appid": creds.corp_id, "redirect_uri": redirect, "response_type": "code",
                            "scope": "snsapi_base", "state": state, "agentid": creds.agent_id}, quote_via=quote)
