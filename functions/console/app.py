@@ -21,6 +21,11 @@ def _not_found(exc: NotFound) -> Response[str]:
     return console.message_page(console.t("pages.not_found_title"), console.t("pages.not_found"), 404)
 
 
+@app.exception_handler(console.LoginRequired)
+def _login(exc: console.LoginRequired) -> Response[str]:
+    return console.login_redirect()
+
+
 @app.exception_handler(console.Forbidden)
 def _forbidden(exc: console.Forbidden) -> Response[str]:
     logger.info("console request refused", extra={"reason": str(exc)})

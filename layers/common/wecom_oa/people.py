@@ -108,3 +108,16 @@ def require_actor(userid: str, field: str = "by", *, directory: Any = None) -> N
     if problem:
         raise Forbidden(f"{field}: {userid!r} may not act here ({problem})",
                         details={"field": field, "problem": problem, "value": userid})
+
+
+def display_name(userid: str | None) -> str:
+    """A member's name as people read it; their userid when the directory cannot say (a leaver, an
+    upstream error): a name is never worth failing a message or a page for."""
+    if not userid:
+        return ""
+    from wecom_oa import wiring
+
+    try:
+        return wiring.directory().user(userid).name
+    except OAError:
+        return userid

@@ -29,6 +29,10 @@ class Forbidden(Exception):
     """A request the console refuses (403): no valid CSRF token, or nobody logged in for a POST."""
 
 
+class LoginRequired(Exception):
+    """A page asked for without a valid session: the console's handler sends the browser to login."""
+
+
 # ------------------------------------------------------------------------------ plumbing
 def _cookies() -> dict[str, str]:
     out: dict[str, str] = {}
@@ -97,7 +101,15 @@ def _viewer() -> Viewer | None:
     return viewer if viewer.user.status == 1 else None
 
 
-def _login_redirect() -> Response[str]:
+def _require_viewer() -> Viewer:
+    viewer = _viewer()
+    if viewer is None:
+        raise LoginRequired
+    return viewer
+
+
+def login_redirect() -> Response[str]:
+    """To WeCom login, and back to the page asked for after it."""
     path = router.current_event.raw_path or "/console"
     query = router.current_event.raw_query_string
     return redirect("/console/auth/login?" + urlencode({"next": path + (f"?{query}" if query else "")}))
@@ -166,9 +178,7 @@ def logout() -> Response[str]:
 # ------------------------------------------------------------------------------ pages
 @router.get("/console", include_in_schema=False)
 def home() -> Response[str]:
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     tickets = views.ticket_list(viewer.scope, team=None, status=None, priority=None, assignee=None, overdue=False,
                                 cursor=None, size=HOME_ROWS)
     return html(pages.render("home.html", **viewer.context("home"), waiting=views.waiting_for(viewer.scope.userid),
@@ -177,9 +187,7 @@ def home() -> Response[str]:
 
 @router.get("/console/tickets", include_in_schema=False)
 def tickets_page() -> Response[str]:
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     filters = {k: _query(k) or None for k in ("team", "status", "priority", "assignee")}
     overdue = _query("overdue") == "1"
     data = views.ticket_list(viewer.scope, **filters, overdue=overdue, cursor=_query("cursor") or None,
@@ -199,9 +207,7 @@ def _ticket_page(viewer: Viewer, ticket_id: str, status: int = 200, **form_state
 
 @router.get("/console/tickets/<ticket_id>", include_in_schema=False)
 def ticket_page(ticket_id: str) -> Response[str]:
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     return _ticket_page(viewer, ticket_id)
 
 
@@ -211,7 +217,7 @@ def ticket_action(ticket_id: str) -> Response[str]:
     from wecom_oa.tickets.models import ActionRequest
 
     viewer, form = _posting_viewer()
-    views.ticket_detail(viewer.scope, ticket_id)  # 404 outside the scope, before anything is tried
+    views.require_ticket(viewer.scope, ticket_id)  # 404 outside the scope, before anything is tried
     action = form.get("action", "")
     fields = {k.removeprefix("field."): v for k, v in form.items() if k.startswith("field.") and v != ""}
     body = {"action": action, "by": viewer.scope.userid, "version": int(form["version"]) if form.get("version", "").isdigit() else None,
@@ -254,18 +260,14 @@ def _conflict_text(exc: OAError) -> str:
 # ------------------------------------------------------------------------------ approvals
 @router.get("/console/approvals", include_in_schema=False)
 def approvals_page() -> Response[str]:
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     data = views.approval_lists(viewer.scope, _page(), console_config().page_size)
     return html(pages.render("approvals.html", **viewer.context("approvals"), **data))
 
 
 @router.get("/console/approvals/<approval_id>", include_in_schema=False)
 def approval_page(approval_id: str) -> Response[str]:
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     return html(pages.render("approval.html", **viewer.context("approvals"),
                              **views.approval_detail(viewer.scope, approval_id)))
 
@@ -295,9 +297,7 @@ def approval_decide(approval_id: str) -> Response[str]:
 # ------------------------------------------------------------------------------ notices
 @router.get("/console/notices", include_in_schema=False)
 def notices_page() -> Response[str]:
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     month = _query("month") or None
     try:
         data = views.notice_list(viewer.scope, month, console_config().page_size)
@@ -308,9 +308,7 @@ def notices_page() -> Response[str]:
 
 @router.get("/console/notices/<notice_id>", include_in_schema=False)
 def notice_page(notice_id: str) -> Response[str]:
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     data = views.notice_detail(viewer.scope, notice_id)
     return html(pages.render("notice.html", **viewer.context("notices"), **data,
                              deadline=views.local_time(data["notice"].ack_deadline)))
@@ -321,9 +319,7 @@ def notice_export(notice_id: str) -> Response[str]:
     import csv
     import io
 
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     out = io.StringIO()
     csv.writer(out).writerows(views.notice_csv_rows(viewer.scope, notice_id))
     return Response(status_code=200, content_type="text/csv; charset=utf-8", body="\ufeff" + out.getvalue(),
@@ -337,9 +333,7 @@ def task_link(task_id: str) -> Response[str]:
     """The daily summary's task link: the task's own page is its WeCom card; here, its facts."""
     from wecom_oa.tasks import service as tasks
 
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     task = tasks.get(task_id)
     viewer.scope.require([task.get("owner"), task.get("created_by")], f"task {task_id}")
     text = t("pages.task", title=task.get("title"), owner=views.name_of(task.get("owner")),
@@ -349,9 +343,7 @@ def task_link(task_id: str) -> Response[str]:
 
 @router.get("/console/dwell", include_in_schema=False)
 def dwell_page() -> Response[str]:
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     raw = _query("weeks")
     weeks = min(max(int(raw), 1), 26) if raw.isdigit() else 8
     basis = "wall" if _query("basis") == "wall" else "business"
@@ -360,17 +352,13 @@ def dwell_page() -> Response[str]:
 
 @router.get("/console/progress", include_in_schema=False)
 def progress_page() -> Response[str]:
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     return html(pages.render("progress.html", **viewer.context("progress"), **views.production_board(viewer.scope)))
 
 
 @router.get("/console/workflows/<workflow_id>", include_in_schema=False)
 def workflow_page(workflow_id: str) -> Response[str]:
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     return html(pages.render("workflow.html", **viewer.context("home"), **views.workflow_board(viewer.scope, workflow_id)))
 
 
@@ -390,17 +378,13 @@ def config_nested(folder: str, name: str) -> Response[str]:
 
 
 def _config_page(name: str | None) -> Response[str]:
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     return html(pages.render("config.html", **viewer.context("config"), **views.configuration(viewer.scope, name)))
 
 
 @router.get("/console/groups/<group_id>", include_in_schema=False)
 def group_page(group_id: str) -> Response[str]:
-    viewer = _viewer()
-    if viewer is None:
-        return _login_redirect()
+    viewer = _require_viewer()
     return html(pages.render("group.html", **viewer.context("home"), **views.group_items(viewer.scope, group_id)))
 
 

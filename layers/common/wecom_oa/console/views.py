@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,16 +17,8 @@ from wecom_oa import wiring
 from wecom_oa.clock import get_clock
 from wecom_oa.console.scopes import Scope
 from wecom_oa.errors import NotFound, OAError
+from wecom_oa.people import display_name as name_of
 from wecom_oa.settings import get_settings
-
-
-def name_of(userid: str | None) -> str:
-    if not userid:
-        return ""
-    try:
-        return wiring.directory().user(userid).name
-    except OAError:
-        return userid
 
 
 def preload_names(userids: Iterable[str]) -> None:
@@ -149,6 +142,14 @@ def _ticket_row(item: dict[str, Any], key: dict[str, str], team: Any, catalog: A
             "due": local_time(due)}
 
 
+def require_ticket(scope: Scope, ticket_id: str) -> None:
+    """NotFound unless the viewer may see the ticket (its item only: no history, no SLA)."""
+    from wecom_oa.tickets import service as tickets
+
+    catalog = tickets.catalog()
+    scope.require(_ticket_people(tickets.view(ticket_id, with_history=False), catalog), f"ticket {ticket_id}")
+
+
 def ticket_detail(scope: Scope, ticket_id: str) -> dict[str, Any]:
     """A ticket with its history, SLA clocks, dwell times and the actions its status allows."""
     from wecom_oa.tickets import service as tickets
@@ -160,14 +161,13 @@ def ticket_detail(scope: Scope, ticket_id: str) -> dict[str, Any]:
     template = catalog.template_for(t["type"])
     status = Status(t["status"])
     labels = {s.key: s.label for s in template.stages}
-    actions = [a.value for a, moves in TRANSITIONS.items() if status in moves and a.value != "escalate"]
     fields = {f.key: f for f in template.fields}
-    # The fields each action will ask for (智能必填): required at the status it leads to, still empty.
-    needs: dict[str, list[dict[str, Any]]] = {}
-    for a in actions:
-        target = TRANSITIONS[next(x for x in TRANSITIONS if x.value == a)][status]
-        needs[a] = [_field_form(f, t["fields"].get(f.key)) for f in template.fields
-                    if target.value in f.required_at and t["fields"].get(f.key) in (None, "", [])]
+    # The actions the status allows (escalating is the timer's) and the fields each will ask for
+    # (智能必填): required at the status it leads to, still empty.
+    needs = {a.value: [_field_form(f, t["fields"].get(f.key)) for f in template.fields
+                       if moves[status].value in f.required_at and t["fields"].get(f.key) in (None, "", [])]
+             for a, moves in TRANSITIONS.items() if status in moves and a.value != "escalate"}
+    actions = list(needs)
     stage_needs = {s.key: [_field_form(f, t["fields"].get(f.key)) for f in template.fields
                            if s.key in f.required_at and t["fields"].get(f.key) in (None, "", [])]
                    for s in template.stages}
@@ -208,16 +208,20 @@ def _shown(value: Any) -> str:
 
 def _hours(value: Any) -> float | None:
     """A pydantic-serialised timedelta (ISO 8601 duration or seconds) in hours, 2 decimals."""
-    from datetime import timedelta
-
-    from pydantic import TypeAdapter
-
     if value is None:
         return None
     if isinstance(value, int | float):
         return round(value / 3600, 2)
+    return round(_durations().validate_python(value).total_seconds() / 3600, 2)
 
-    return round(TypeAdapter(timedelta).validate_python(value).total_seconds() / 3600, 2)
+
+@lru_cache(maxsize=1)
+def _durations() -> Any:
+    from datetime import timedelta
+
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(timedelta)
 
 
 # ------------------------------------------------------------------------------ dwell time
@@ -371,12 +375,12 @@ def _approval_people(a: Mapping[str, Any]) -> list[str | None]:
     return people
 
 
-def waiting_for(userid: str) -> list[dict[str, Any]]:
-    """The pending approvals whose open stage waits for `userid`'s decision."""
+def waiting_for(userid: str, pending: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The pending approvals (read here unless given) whose open stage waits for `userid`."""
     from wecom_oa.approvals import service as approvals
 
     out = []
-    for a in approvals.repo().pending():
+    for a in approvals.repo().pending() if pending is None else pending:
         for _, st in approvals.stage_states(a):
             if st.get("status") == "open" and userid in (st.get("round_approvers") or ()):
                 out.append(_approval_row(a, st))
@@ -397,14 +401,10 @@ def approval_lists(scope: Scope, page: int, size: int) -> dict[str, Any]:
     from wecom_oa.approvals import service as approvals
 
     mine, _ = approvals.repo().by_applicant(scope.userid, size, None)
-    others = []
-    if scope.kind != "employee":
-        waiting_ids = set()
-        for a in approvals.repo().pending():
-            if a.get("applicant") != scope.userid and scope.sees([a.get("applicant")]):
-                others.append(_approval_row(a))
-                waiting_ids.add(a["id"])
-    return {"waiting": waiting_for(scope.userid), "mine": [_approval_row(a) for a in mine],
+    pending = approvals.repo().pending()  # read once: what waits for me, and my scope's
+    others = [] if scope.kind == "employee" else [
+        _approval_row(a) for a in pending if a.get("applicant") != scope.userid and scope.sees([a.get("applicant")])]
+    return {"waiting": waiting_for(scope.userid, pending), "mine": [_approval_row(a) for a in mine],
             "scope_pending": paginate(others, page, size)}
 
 
@@ -451,15 +451,20 @@ def notice_list(scope: Scope, month: str | None, size: int) -> dict[str, Any]:
     return {"month": listing["month"], "rows": rows[:size]}
 
 
+def _notice(scope: Scope, notice_id: str) -> Any:
+    """The notice when the viewer may see it (admins, its sender and their heads); else NotFound."""
+    from wecom_oa.notices import service as notices
+
+    notice, _ = notices.repository().get(notice_id)
+    if not _notice_visible(scope, notice.sender):
+        raise NotFound(f"notice {notice_id} not found")
+    return notice
+
+
 def notice_detail(scope: Scope, notice_id: str) -> dict[str, Any]:
     from wecom_oa.notices import service as notices
 
-    try:
-        notice, _ = notices.repository().get(notice_id)
-    except NotFound:
-        raise NotFound(f"notice {notice_id} not found") from None
-    if not _notice_visible(scope, notice.sender):
-        raise NotFound(f"notice {notice_id} not found")
+    notice = _notice(scope, notice_id)
     report = notices.report(notice_id)
     pending = report.get("pending") or []
     preload_names(pending[:500])
@@ -473,7 +478,7 @@ def notice_csv_rows(scope: Scope, notice_id: str) -> Iterable[list[str]]:
     from wecom_oa.console.pages import texts
     from wecom_oa.notices import service as notices
 
-    notice_detail(scope, notice_id)  # the scope check, before anything is read
+    _notice(scope, notice_id)  # the scope check, before the recipients are read
     directory = wiring.directory()
     departments: dict[Any, str] = {}
 

@@ -379,9 +379,6 @@ def _perform_one(notice: Notice, action: FollowupAction) -> bool:
 
 
 def _display_name(userid: str | None) -> str:
-    if not userid:
-        return ""
-    try:
-        return wiring.directory().user(userid).name
-    except OAError:
-        return userid
+    from wecom_oa.people import display_name
+
+    return display_name(userid)

@@ -200,10 +200,9 @@ def _subject_label(template: WorkflowTemplate, subject: Mapping[str, str]) -> st
 
 
 def _name(userid: str) -> str:
-    try:
-        return wiring.directory().user(userid).name
-    except NotFound:
-        return userid
+    from wecom_oa.people import display_name
+
+    return display_name(userid)
 
 
 def _unlock(meta: Mapping[str, Any], step: Mapping[str, Any]) -> None:
