@@ -401,8 +401,11 @@ class CallbackSimulator:
             return {"status": exc.status, "error": exc.message}
         creds = wecom_credentials()
         card_type = card.get("card_type") or "button_interaction"
-        xml = (f"<xml><ToUserName><![CDATA[{creds.corp_id}]]></ToUserName>"
-               f"<FromUserName><![CDATA[{userid}]]></FromUserName>"
+        # A downstream member (`corpid:userid`) clicks the shared app's card in their own corp: the
+        # event reaches our callback with their corp as ToUserName (encrypted with our app's keys).
+        to_corp, _, bare = userid.rpartition(":") if self.sandbox.partner_member(userid) else ("", "", userid)
+        xml = (f"<xml><ToUserName><![CDATA[{to_corp or creds.corp_id}]]></ToUserName>"
+               f"<FromUserName><![CDATA[{bare}]]></FromUserName>"
                f"<CreateTime>{int(get_clock().now().timestamp())}</CreateTime>"
                "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>"
                f"<EventKey><![CDATA[{key}]]></EventKey><TaskId><![CDATA[{task_id}]]></TaskId>"

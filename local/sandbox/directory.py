@@ -11,6 +11,8 @@ File shape (see `demo_directory.yaml`, the default):
     tags:           [{tagid, tagname, userids, partyids}]
     robots:         [{name, key, chat}]                              # group-robot webhook keys
     approval_templates: [{template_id, name}]                        # sp_name of oa/applyevent forms
+    partners:       [{corpid, corp_name, agentid, group, users: [{userid, name}]}]
+                    # downstream corps of the upstream/downstream chain (上下游) the app is shared with
 
 `mobile`, `email` and `gender` are kept in the file but user/get and user/list return them only
 when `legacy_contact_fields` is true: WeCom stopped giving them (and avatar, biz_mail, qr_code,
@@ -83,6 +85,26 @@ class Robot(BaseModel):
     chat: str = ""
 
 
+class PartnerMember(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    userid: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class Partner(BaseModel):
+    """A downstream corp (dealer, partner factory) the app is shared with: it has its own corpid,
+    the shared app's agentid in that corp, and its members."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    corpid: str = Field(min_length=1)
+    corp_name: str = Field(min_length=1)
+    agentid: int
+    group: str = ""
+    users: tuple[PartnerMember, ...] = Field(min_length=1)
+
+
 class ApprovalTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -125,6 +147,7 @@ class SandboxDirectoryFile(BaseModel):
     tags: list[Tag] = Field(default_factory=list)
     robots: list[Robot] = Field(default_factory=list)
     approval_templates: list[ApprovalTemplate] = Field(default_factory=list)
+    partners: list[Partner] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> SandboxDirectoryFile:
@@ -184,6 +207,10 @@ class SandboxExtras:
     vacation_types: tuple[VacationType, ...] = tuple(_DEFAULT_VACATION_TYPES)
     robots: tuple[Robot, ...] = ()
     approval_templates: tuple[ApprovalTemplate, ...] = ()
+    partners: tuple[Partner, ...] = ()
+
+    def partner(self, corpid: str) -> Partner | None:
+        return next((p for p in self.partners if p.corpid == corpid), None)
 
     def robot_by_key(self, key: str) -> Robot | None:
         return next((r for r in self.robots if r.key == key), None)
@@ -222,6 +249,7 @@ def company_from_mapping(data: Any, source: str = "<mapping>") -> SandboxCompany
         vacation_types=tuple(parsed.vacation_types),
         robots=tuple(parsed.robots),
         approval_templates=tuple(parsed.approval_templates),
+        partners=tuple(parsed.partners),
     )
     return SandboxCompany(directory, extras)
 

@@ -148,6 +148,8 @@ class WeComSandbox:
         self._lock = threading.RLock()
         self._users = {u.userid.lower(): u for u in directory.users()}
         self._tokens: dict[str, datetime] = {}
+        self._token_corps: dict[str, str] = {}  # a downstream corp's token → its corpid (上下游)
+        self._corp: str | None = None  # the downstream corp of the call being answered (None: our own)
         self._calls: list[dict[str, Any]] = []
         self._messages: list[dict[str, Any]] = []
         self._cards: dict[str, _Card] = {}
@@ -194,6 +196,8 @@ class WeComSandbox:
             "tag/get": _Route(get, self._tag_get),
             "tag/list": _Route(get, self._tag_list),
             "auth/getuserinfo": _Route(get, self._auth_getuserinfo),
+            "corpgroup/corp/list_app_share_info": _Route(post, self._list_app_share_info),
+            "corpgroup/corp/gettoken": _Route(post, self._downstream_token),
         }
 
     # -- entry point ----------------------------------------------------------------------------
@@ -221,8 +225,13 @@ class WeComSandbox:
             payload: dict[str, Any] | None = None
             try:
                 route = self._route(method, path)
+                self._corp = self._token_corps.get(query.get("access_token", ""))
                 if route.needs_token:
                     self._check_token(query)
+                if self._corp is not None and path not in _DOWNSTREAM_APIS:
+                    raise ApiError(Err.SANDBOX_NOT_IMPLEMENTED, f"not implemented in the sandbox: api {path!r} with a "
+                                   "downstream corp's token (the sandbox serves message/send and card updates there)",
+                                   status=501)
                 payload = _json_object(body) if route.method == "POST" else {}
                 response = {"errcode": 0, "errmsg": "ok", **route.handler(query, payload)}
             except ApiError as exc:
@@ -233,6 +242,7 @@ class WeComSandbox:
             else:
                 status = 200
             self._record_call(method, path, query, payload, response)
+            self._corp = None
             return status, copy.deepcopy(response)
 
     def _route(self, method: str, path: str) -> _Route:
@@ -265,11 +275,19 @@ class WeComSandbox:
             return copy.deepcopy(self._messages)
 
     def has_member(self, userid: str) -> bool:
-        return userid.lower() in self._users
+        """A member of the company, or of a downstream partner corp as `corpid:userid`."""
+        return userid.lower() in self._users or self.partner_member(userid) is not None
 
     def member_name(self, userid: str) -> str:
         user = self._users.get(userid.lower())
-        return user.name if user else userid
+        if user is not None:
+            return user.name
+        found = self.partner_member(userid)
+        if found is not None:
+            partner = self._extras.partner(found[0])
+            assert partner is not None
+            return next(f"{m.name}（{partner.corp_name}）" for m in partner.users if m.userid == found[1])
+        return userid
 
     def has_robot(self, name: str) -> bool:
         return any(r.name == name for r in self._extras.robots)
@@ -306,10 +324,11 @@ class WeComSandbox:
             if key is not None and key not in card.keys:
                 raise InvalidInput(f"card {task_id!r} has no button key {key!r}", details={"keys": list(card.keys)})
             user = self._users.get(userid.lower())
-            if user is None or user.userid not in card.message["recipients"]["userids"]:
+            clicker = user.userid if user is not None else (userid if self.partner_member(userid) else None)
+            if clicker is None or clicker not in card.message["recipients"]["userids"]:
                 raise Forbidden(f"{userid!r} did not receive card {task_id!r}")
-            code = self._new_response_code(task_id, user.userid)
-            card.clicks.append({"userid": user.userid, "key": key, "response_code": code, "at": self._now_iso()})
+            code = self._new_response_code(task_id, clicker)
+            card.clicks.append({"userid": clicker, "key": key, "response_code": code, "at": self._now_iso()})
             return code
 
     def approval(self, sp_no: str) -> dict[str, Any]:
@@ -402,6 +421,38 @@ class WeComSandbox:
         token = secrets.token_urlsafe(48)
         self._tokens[token] = now + timedelta(seconds=TOKEN_TTL_SECONDS)
         return {"access_token": token, "expires_in": TOKEN_TTL_SECONDS}
+
+    # -- upstream/downstream (上下游) -------------------------------------------------------------
+
+    def _list_app_share_info(self, _query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        """The corps the app is shared with (business_type 1: the chain's downstream corps)."""
+        self._check_agent(body)
+        if int(body.get("business_type") or 0) != 1:
+            return {"ending": 1, "corp_list": [], "next_cursor": ""}
+        corps = [{"corpid": p.corpid, "corp_name": p.corp_name, "agentid": p.agentid} for p in self._extras.partners]
+        if body.get("corpid"):
+            corps = [c for c in corps if c["corpid"] == body["corpid"]]
+        return {"ending": 1, "corp_list": corps, "next_cursor": ""}
+
+    def _downstream_token(self, _query: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        partner = self._extras.partner(str(body.get("corpid") or ""))
+        if partner is None or int(body.get("business_type") or 0) != 1:
+            raise ApiError(Err.INVALID_CORPID, "invalid corpid: not a downstream corp the app is shared with")
+        if str(body.get("agentid")) != str(partner.agentid):
+            raise ApiError(Err.INVALID_AGENTID, "invalid agentid: not the shared app's agentid in that corp")
+        now = self._clock.now()
+        token = secrets.token_urlsafe(48)
+        self._tokens[token] = now + timedelta(seconds=TOKEN_TTL_SECONDS)
+        self._token_corps[token] = partner.corpid
+        return {"access_token": token, "expires_in": TOKEN_TTL_SECONDS}
+
+    def partner_member(self, qualified: str) -> tuple[str, str] | None:
+        """(corpid, userid) for a downstream member named `corpid:userid`, if the chain has them."""
+        corp, _, userid = qualified.partition(":")
+        partner = self._extras.partner(corp)
+        if partner is None or not any(m.userid == userid for m in partner.users):
+            return None
+        return corp, userid
 
     def _check_token(self, query: dict[str, str]) -> None:
         token = query.get("access_token", "")
@@ -523,6 +574,8 @@ class WeComSandbox:
     # -- recipients -----------------------------------------------------------------------------
 
     def _recipients(self, body: dict[str, Any]) -> _Recipients:
+        if self._corp is not None:
+            return self._downstream_recipients(body, self._corp)
         users = _split(body.get("touser"), "touser", MAX_TOUSER)
         parties = _split(body.get("toparty"), "toparty", MAX_TOPARTY)
         tags = _split(body.get("totag"), "totag", MAX_TOTAG)
@@ -541,6 +594,17 @@ class WeComSandbox:
         via_party, bad_parties = self._expand(parties, self._party_members)
         via_tag, bad_tags = self._expand(tags, self._tag_members)
         return _Recipients(list(dict.fromkeys(direct)), via_party, via_tag, bad_users, bad_parties, bad_tags)
+
+    def _downstream_recipients(self, body: dict[str, Any], corp: str) -> _Recipients:
+        """A downstream corp's members, recorded as `corpid:userid` (userids of two corps may be equal)."""
+        partner = self._extras.partner(corp)
+        assert partner is not None
+        users = _split(body.get("touser"), "touser", MAX_TOUSER)
+        if not users:
+            raise ApiError(Err.INVALID_PARAMETER, "invalid parameter: the sandbox reaches downstream members by touser")
+        members = {m.userid for m in partner.users}
+        good = [f"{corp}:{u}" for u in users if u in members]
+        return _Recipients(list(dict.fromkeys(good)), [], [], [u for u in users if u not in members], [], [])
 
     def _expand(self, ids: list[str], members: Callable[[int], list[str] | None]) -> tuple[list[str], list[str]]:
         found: list[str] = []
@@ -775,7 +839,8 @@ class WeComSandbox:
             agent = int(body.get("agentid"))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             agent = None
-        if agent != self._agent_id:
+        partner = self._extras.partner(self._corp) if self._corp is not None else None
+        if agent != (partner.agentid if partner is not None else self._agent_id):
             raise ApiError(Err.INVALID_AGENTID, "invalid agentid")
 
     def _card(self, task_id: str) -> _Card:
@@ -798,7 +863,7 @@ class WeComSandbox:
             "seq": len(self._messages) + 1, "at": self._now_iso(), "api": api, "msgtype": msgtype,
             "recipients": recipients.record(), "content": None, "card": None, "task_id": None,
             "response_code": None, "msgid": secrets.token_urlsafe(24), "chatid": None, "robot": None,
-            "replace_name": None, "truncated": [],
+            "replace_name": None, "truncated": [], "corp": self._corp,
         }
 
     def _record_call(
@@ -815,6 +880,9 @@ class WeComSandbox:
             "seq": len(self._calls) + 1, "at": self._now_iso(), "method": method.upper(), "path": path,
             "query": shown, "body": copy.deepcopy(body), "errcode": response["errcode"],
         })
+
+
+_DOWNSTREAM_APIS = frozenset({"message/send", "message/update_template_card"})
 
 
 def _active(user: User) -> bool:

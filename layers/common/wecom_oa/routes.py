@@ -20,6 +20,7 @@ ROUTERS: dict[str, str] = {
     "budgets": "wecom_oa.budgets.api",
     "outbox": "wecom_oa.messaging.api",
     "workflows": "wecom_oa.workflows.api",
+    "alerts": "wecom_oa.alerts.api",
 }
 
 

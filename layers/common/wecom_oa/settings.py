@@ -59,6 +59,7 @@ class Settings(Model):
     event_bus_name: str = Field("default", alias="EVENT_BUS_NAME")
     approval_state_machine_arn: str | None = Field(None, alias="APPROVAL_STATE_MACHINE_ARN")
     ticket_state_machine_arn: str | None = Field(None, alias="TICKET_STATE_MACHINE_ARN")
+    alert_state_machine_arn: str | None = Field(None, alias="ALERT_STATE_MACHINE_ARN")
 
     wecom_api_base: str = Field("https://qyapi.weixin.qq.com/cgi-bin", alias="WECOM_API_BASE")
     wecom_corp_id: str | None = Field(None, alias="WECOM_CORP_ID")

@@ -91,6 +91,8 @@ def set_wecom_transport(transport: Any) -> None:
         _cache.pop("wecom_client", None)
         _cache.pop("directory", None)
         _cache.pop("sender", None)
+        for name in [n for n in _cache if n.startswith("partner:") or n == "shared_corps"]:
+            _cache.pop(name, None)
 
 
 def wecom_client() -> Any:
@@ -110,6 +112,23 @@ def wecom_client() -> Any:
                            cache, http=http, clock=get_clock())
 
     return _cached("wecom_client", build)
+
+
+def partner_client(corp_id: str) -> Any:
+    """The shared app acting in downstream partner corp `corp_id` (上下游); `NotFound` when the app
+    is not shared with that corp (or the corp has not confirmed the share)."""
+    def build() -> Any:
+        from wecom_oa.errors import NotFound
+
+        corps = _cached("shared_corps", lambda: {c["corpid"]: c for c in wecom_client().shared_corps()})
+        corp = corps.get(corp_id)
+        if corp is None:
+            with _lock:
+                _cache.pop("shared_corps", None)  # shared since: look again next time
+            raise NotFound(f"partner corp {corp_id!r} does not share this app (corpgroup/corp/list_app_share_info)")
+        return wecom_client().downstream(corp_id, corp["agentid"])
+
+    return _cached(f"partner:{corp_id}", build)
 
 
 def send_ledger() -> Any:

@@ -205,4 +205,5 @@ def test_given_messages_when_listing_then_record_shape_newest_last(api, clock):
         "recipients": {"touser": [], "toparty": ["cfo"], "totag": [], "userids": ["cfo"], "all": False},
         "content": "**第二条**", "card": None, "task_id": None, "response_code": None,
         "msgid": second["msgid"], "chatid": None, "robot": None, "replace_name": None, "truncated": [],
+        "corp": None,
     }

@@ -17,6 +17,11 @@ Layout (one table, entity-prefixed keys):
 | directory version | DIRECTORY#version      | META                      |                                           |
 | budget period     | BUDGET#{department}    | PERIOD#{period}           |                                           |
 | budget use        | BUDGETUSE#{approval}   | META                      |                                           |
+| alert             | ALERT#{id}             | META                      |                                           |
+| alert dedup       | ALERTKEY#{src}#{key}   | META                      |                                           |
+| alert group       | ALERTGROUP#{id}        | META                      | OPEN#ALERT / {notified_at}#{id} (unacked) |
+| alert group key   | ALERTGROUPKEY#{route}#{labels} | META              |                                           |
+| alert stats       | ALERTSTATS#{month}     | {type}#{ack|resolve}#{group} |                                        |
 
 gsi2 is a lookup by external id (WeCom SpNo, invoice number, chat MsgId, a task's external_id):
 gsi2pk = `{kind}#{value}`.
@@ -159,6 +164,33 @@ class Keys:
         """gsi1 keys for an open item; remove them (`REMOVE gsi1pk, gsi1sk`) when it closes."""
         pk = f"OPEN#{kind}" if group is None else f"OPEN#{kind}#{group}"
         return {"gsi1pk": pk, "gsi1sk": f"{due_iso}#{item_id}"}
+
+    @staticmethod
+    def alert(alert_id: str) -> dict[str, str]:
+        return {"pk": f"ALERT#{alert_id}", "sk": Keys.META}
+
+    @staticmethod
+    def alert_dedup(source: str, dedup_key: str) -> dict[str, str]:
+        """The open alert of (source, dedup_key): repeats update it."""
+        return {"pk": f"ALERTKEY#{source}#{dedup_key}", "sk": Keys.META}
+
+    @staticmethod
+    def alert_group(group_id: str) -> dict[str, str]:
+        return {"pk": f"ALERTGROUP#{group_id}", "sk": Keys.META}
+
+    @staticmethod
+    def alert_group_key(route: str, values: str) -> dict[str, str]:
+        """The open incident of a route's group_by values: new alerts join it."""
+        return {"pk": f"ALERTGROUPKEY#{route}#{values}", "sk": Keys.META}
+
+    @staticmethod
+    def alert_inhibitor(rule: int, values: str) -> dict[str, str]:
+        return {"pk": f"ALERTINHIBIT#{rule}#{values}", "sk": Keys.META}
+
+    @staticmethod
+    def alert_stat(month: str, type_: str, kind: str, group_id: str) -> dict[str, str]:
+        """One time-to-acknowledge or time-to-resolve sample, in its month's partition."""
+        return {"pk": f"ALERTSTATS#{month}", "sk": f"{type_}#{kind}#{group_id}"}
 
     @staticmethod
     def lookup(kind: str, value: str) -> dict[str, str]:

@@ -86,10 +86,15 @@ def _loaders(config_dir: Path) -> list[tuple[str, Callable[[Path], Any]]]:
 
         return load_console_config(path)
 
+    def alerts(path: Path) -> Any:
+        from wecom_oa.alerts.config import load_alert_config
+
+        return load_alert_config(path)
+
     workflows = [(f"workflows/{p.name}", workflow) for p in sorted((config_dir / "workflows").glob("*.yaml"))]
     return [("calendars.yaml", load_calendars), ("ticket_types.yaml", load_catalog), ("sla_policies.yaml", sla),
             ("digests.yaml", load_digest_config), ("quiet_hours.yaml", load_quiet_hours),
-            ("console.yaml", console), *workflows]
+            ("console.yaml", console), ("alerts.yaml", alerts), *workflows]
 
 
 def load_problems(config_dir: Path) -> list[str]:
@@ -181,6 +186,20 @@ def _references(name: str, config: Any, path: Path, directory: Any, robots: set[
             except NotFound:
                 line, keys = locate(path, "admins.tags")
                 out.append(f"{path.name}:{line}: {keys}: unknown tag {tag!r} (not in the directory)")
+    elif name == "alerts.yaml":
+        for rname, rec in config.receivers.items():
+            where = f"receivers.{rname}"
+            for userid in rec.users or []:
+                user(userid, f"{where}.users")
+            if rec.tag is not None:
+                try:
+                    directory.tag_members(rec.tag)
+                except NotFound:
+                    line, keys = locate(path, f"{where}.tag")
+                    out.append(f"{path.name}:{line}: {keys}: unknown tag {rec.tag!r} (not in the directory)")
+            if rec.robot is not None and rec.robot not in robots:
+                line, keys = locate(path, f"{where}.robot")
+                out.append(f"{path.name}:{line}: {keys}: unknown robot {rec.robot!r} (robot_keys has {sorted(robots)})")
     elif name.startswith("workflows/"):
         for role_name, role in config.roles.items():
             for userid in role.users or []:

@@ -29,6 +29,7 @@ CARD_HANDLERS = {
     "task": "wecom_oa.tasks.service:on_card_click",
     "notice_ack": "wecom_oa.notices.service:on_ack_click",
     "ticket": "wecom_oa.tickets.service:on_card_click",
+    "alert": "wecom_oa.alerts.service:on_card_click",
 }
 RESPONSE_CODE_TTL = timedelta(hours=72)
 
@@ -92,6 +93,17 @@ def claim_final_update(task_id: str) -> bool:
     return True
 
 
+def clicker_id(event: Any) -> str:
+    """Who clicked: the userid, or `corpid:userid` for a member of a downstream partner corp (the
+    shared app's events come to our callback with their corp as ToUserName)."""
+    from wecom_oa import wiring
+
+    corp = getattr(event, "to_user_name", "") or ""
+    if not corp or corp == wiring.wecom_credentials().corp_id:
+        return event.from_user_name
+    return f"{corp}:{event.from_user_name}"
+
+
 def on_click(event: Any) -> None:
     from wecom_oa.wecom.client import base_task_id
 
@@ -100,9 +112,10 @@ def on_click(event: Any) -> None:
     if card is None:
         logger.warning("click on an unknown card ignored", extra={"task_id": task_id})
         return
-    if event.from_user_name not in card.get("recipients", []):
-        logger.warning("click from a non-recipient ignored", extra={"task_id": task_id, "userid": event.from_user_name})
+    clicker = clicker_id(event)
+    if clicker not in card.get("recipients", []):
+        logger.warning("click from a non-recipient ignored", extra={"task_id": task_id, "userid": clicker})
         return
-    remember_response_code(task_id, event.from_user_name, event.response_code)
+    remember_response_code(task_id, clicker, event.response_code)
     module_name, func = CARD_HANDLERS[card["kind"]].split(":")
     getattr(importlib.import_module(module_name), func)(card, event)

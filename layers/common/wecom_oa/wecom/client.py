@@ -616,6 +616,24 @@ class WeComClient:
         return UpdateCardResult(invaliduser=_split_ids(data.get("invaliduser")))
 
     # -- app group chats ---------------------------------------------------------------------
+    # -- upstream/downstream (上下游) ------------------------------------------------------------
+    def shared_corps(self) -> list[dict[str, Any]]:
+        """The downstream corps this app is shared with (`corpgroup/corp/list_app_share_info`,
+        business_type 1): corpid, corp_name and the app's agentid in that corp."""
+        corps: list[dict[str, Any]] = []
+        cursor = ""
+        while True:
+            data = self._request("POST", "corpgroup/corp/list_app_share_info",
+                                 json={"agentid": self.agent_id, "business_type": 1, "limit": 100, "cursor": cursor})
+            corps.extend(data.get("corp_list") or [])
+            cursor = str(data.get("next_cursor") or "")
+            if int(data.get("ending", 1)) == 1 or not cursor:
+                return corps
+
+    def downstream(self, corp_id: str, agent_id: int | str) -> DownstreamClient:
+        """A client acting in downstream corp `corp_id` as the shared app (its agentid there)."""
+        return DownstreamClient(self, corp_id, agent_id)
+
     def appchat_create(self, name: str, owner: str, userlist: Sequence[str], chatid: str | None = None) -> str:
         """Create an app group chat; returns its chatid. Needs app visibility = root department (60011)."""
         members = list(dict.fromkeys(userlist))
@@ -797,3 +815,26 @@ def _department(d: Mapping[str, Any]) -> Department:
         parentid=d.get("parentid") if d.get("parentid") not in (None, 0) else None,
         leaders=list(d.get("department_leader") or []),
     )
+
+
+class DownstreamClient(WeComClient):
+    """The shared app in a downstream corp: its token comes from `corpgroup/corp/gettoken` with the
+    upstream app's token, then every call (message/send, cards) is the ordinary API in that corp."""
+
+    def __init__(self, upstream: WeComClient, corp_id: str, agent_id: int | str) -> None:
+        import secrets
+
+        super().__init__(upstream.api_base, corp_id, agent_id, secrets.token_hex(16), upstream.token_cache,
+                         http=upstream._http, clock=upstream._clock)
+        self._upstream = upstream
+
+    def __repr__(self) -> str:
+        return f"DownstreamClient(corp_id={self.corp_id!r}, agent_id={self.agent_id}, upstream={self._upstream.corp_id!r})"
+
+    def _fetch_token(self) -> tuple[str, int]:
+        data = self._upstream._request("POST", "corpgroup/corp/gettoken",
+                                       json={"corpid": self.corp_id, "agentid": self.agent_id, "business_type": 1})
+        token = str(data.get("access_token") or "")
+        if not token:
+            raise WeComError("corpgroup/corp/gettoken answered without an access_token", api="corpgroup/corp/gettoken")
+        return token, int(data.get("expires_in") or 7200)
