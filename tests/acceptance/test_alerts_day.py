@@ -187,3 +187,16 @@ def test_a_flood_from_one_source_is_grouped_into_a_bounded_number_of_messages(st
         "source": "OMS", "type": "订单超时", "severity": "warning", "dedup_key": "flood-7",
         "labels": {"warehouse": "仓1"}, "fields": {}})["id"], expect=200)
     assert one["count"] == 2 and one["incident"]["alert_count"] == 100, "a repeat updates its alert, no new one"
+
+
+def test_an_unclaimed_incident_is_a_risk_in_the_1800_summary_until_claimed(start_company) -> None:
+    company = start_company("2026-12-08T17:00:00+08:00", robots=["project-group"])
+    down = _alert(company, source="MES", type="设备故障", severity="critical", dedup_key="L3-robot-arm",
+                  labels={"line": "三号线", "device": "机械臂2"}, fields={"故障描述": "伺服报警", "error_code": "S-9"})
+    company.until("2026-12-08T18:05:00+08:00")
+    summaries = [e for e in company.robot("project-group") if "技术服务项目组" in e["text"]]
+    assert summaries and "未认领告警" in summaries[-1]["text"] and "机械臂2" in summaries[-1]["text"], summaries
+    company.api("POST", f"/alerts/{down['id']}/ack", {"by": "xuming"}, expect=200)
+    company.until("2026-12-09T18:05:00+08:00")
+    next_day = [e["text"] for e in company.robot("project-group") if "技术服务项目组" in e["text"] and "2026-12-09" in e["text"]]
+    assert not [t for t in next_day if "机械臂2" in t], "claimed: no longer a risk (an empty summary is not sent)"

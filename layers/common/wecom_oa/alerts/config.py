@@ -90,6 +90,8 @@ class Route(Model):
     escalation: list[Escalation] = Field(default_factory=list, max_length=5)
     escalate_severity: Severity = "critical"
     quiet_hours: bool = True
+    digest_groups: list[Name] = Field(default_factory=list, description="project groups (digests.yaml) whose "
+                                      "18:00 summary lists this route's unclaimed incidents as risks")
 
     @model_validator(mode="after")
     def _ordered(self) -> Route:

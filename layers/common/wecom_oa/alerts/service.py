@@ -328,8 +328,9 @@ def _join_group(alert: Mapping[str, Any], route: Route, now: datetime) -> str:
             "source": alert["source"], "severity": alert["severity"], "labels": dict(zip(route.group_by, alert["group_values"], strict=True)),
             "group_key": key["pk"], "state": "pending", "alert_count": 1, "firing": 1, "first_id": alert["id"],
             "listed": {alert["id"]: _entry(alert)}, "created_at": now.isoformat(), "version": 1, "notified": [],
-            "escalation_level": 0, "expires_at": alert["expires_at"],
+            "escalation_level": 0, "expires_at": alert["expires_at"], "digest_groups": list(route.digest_groups),
         }
+        group["title"] = _title(group)
         try:
             table.transact([{"put": {**key, "group_id": group_id, "expires_at": alert["expires_at"]},
                              "condition": "attribute_not_exists(pk)"},

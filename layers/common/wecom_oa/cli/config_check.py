@@ -200,6 +200,18 @@ def _references(name: str, config: Any, path: Path, directory: Any, robots: set[
             if rec.robot is not None and rec.robot not in robots:
                 line, keys = locate(path, f"{where}.robot")
                 out.append(f"{path.name}:{line}: {keys}: unknown robot {rec.robot!r} (robot_keys has {sorted(robots)})")
+        from wecom_oa.digests.schedules import load_digest_config
+
+        digests = path.parent / "digests.yaml"
+        try:
+            groups = [g.id for g in load_digest_config(digests).groups] if digests.exists() else []
+        except ConfigurationError:  # named on its own line
+            groups = []
+        for i, route in enumerate(config.routes):
+            for group in route.digest_groups:
+                if groups and group not in groups:
+                    line, keys = locate(path, f"routes.{i}.digest_groups")
+                    out.append(f"{path.name}:{line}: {keys}: unknown project group {group!r} (digests.yaml has {groups})")
     elif name.startswith("workflows/"):
         for role_name, role in config.roles.items():
             for userid in role.users or []:

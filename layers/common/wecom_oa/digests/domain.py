@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from wecom_oa.worktime.calendar import WorkdayCalendar
 
 
-ItemKind = Literal["task", "ticket", "approval"]
+ItemKind = Literal["task", "ticket", "approval", "alert"]
 SectionKey = Literal["tasks", "overdue_tickets", "open_tickets", "approvals", "risks"]
 SECTION_ORDER: tuple[SectionKey, ...] = ("risks", "overdue_tickets", "open_tickets", "approvals", "tasks")
 

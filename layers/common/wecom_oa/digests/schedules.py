@@ -375,7 +375,7 @@ class Target(Model):
 class DigestFilters(Model):
     model_config = ConfigDict(extra="forbid")
     groups: list[str] = Field(default_factory=list)  # empty: every project group
-    item_kinds: list[Literal["task", "ticket", "approval"]] = Field(default_factory=list)
+    item_kinds: list[Literal["task", "ticket", "approval", "alert"]] = Field(default_factory=list)
     risk_threshold: Annotated[float, Field(gt=0, le=1)] = 0.8  # SLA used ratio that counts as "near"
 
 

@@ -258,6 +258,10 @@ def open_items(groups: Iterable[ProjectGroup], now: datetime) -> Iterable[OpenIt
     for item in table.query(Keys.open_index("APPROVAL", None, "", "")["gsi1pk"], index=GSI_OPEN):
         if item.get("group") in ids:
             yield _open_item("approval", item, item["group"], now)
+    for item in table.query(Keys.open_index("ALERT", None, "", "")["gsi1pk"], index=GSI_OPEN):
+        for group_id in item.get("digest_groups") or []:  # unclaimed incidents (alerts/service.py)
+            if group_id in ids:
+                yield _open_item("alert", item, group_id, now)
 
 
 def _open_item(kind: str, item: Mapping[str, Any], group: str, now: datetime) -> OpenItem:
@@ -268,7 +272,9 @@ def _open_item(kind: str, item: Mapping[str, Any], group: str, now: datetime) ->
     from wecom_oa.digests.domain import OpenItem
 
     due_at, ratio = item.get("due_at"), None
-    if kind == "ticket":  # the SLA clocks decide, not the timer's next wake-up
+    if kind == "alert":  # unclaimed since its first message: a risk until someone claims it
+        due_at, ratio = item.get("notified_at"), 1.0
+    elif kind == "ticket":  # the SLA clocks decide, not the timer's next wake-up
         from wecom_oa.tickets.service import sla_snapshot
 
         due_at, ratio = sla_snapshot(dict(item), now)

@@ -67,6 +67,8 @@ class Notice(Model):
     touser: list[str] = Field(default_factory=list)
     toparty: list[int] = Field(default_factory=list)
     totag: list[str | int] = Field(default_factory=list)
+    # Members of downstream partner corps (上下游): [{corp, users}], reached as the shared app there.
+    partners: list[dict[str, Any]] = Field(default_factory=list)
     ack_deadline: datetime  # optional in POST /notices: `default_ack_deadline` fills it
     created_at: datetime | None = None
     nudge_after_minutes: int | None = Field(default=None, ge=1)
@@ -79,8 +81,8 @@ class Notice(Model):
 
     @model_validator(mode="after")
     def _check(self) -> Notice:
-        if not (self.touser or self.toparty or self.totag):
-            raise ValueError("at least one of touser, toparty, totag is required")
+        if not (self.touser or self.toparty or self.totag or self.partners):
+            raise ValueError("at least one of touser, toparty, totag, partners is required")
         if self.ack_deadline.tzinfo is None:
             raise ValueError("ack_deadline must carry a timezone offset")
         if self.created_at is not None and self.ack_deadline <= self.created_at:

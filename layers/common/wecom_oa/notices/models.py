@@ -40,6 +40,14 @@ def check_recipient_counts(body: Mapping[str, Any]) -> None:
                                      details={"limit": name, "max": limit, "where": field})
 
 
+class NoticePartner(Model):
+    """Members of a downstream partner corp (dealer, partner factory) the app is shared with."""
+
+    model_config = ConfigDict(extra="forbid")
+    corp: str = Field(min_length=1, max_length=64, description="the partner corp's corpid")
+    users: list[str] = Field(min_length=1, max_length=1000, description="userids in that corp")
+
+
 class NoticeRequest(Model):
     """`{title, content, sender, touser?, toparty?, totag?, ack_deadline?, nudge_after?,
     escalate_after?}`: at least one of touser / toparty / totag (a list, or WeCom's `a|b` form);
@@ -57,6 +65,8 @@ class NoticeRequest(Model):
     touser: list[str] | str | None = None
     toparty: list[int] | str | None = None
     totag: list[str | int] | str | None = None
+    partners: list[NoticePartner] | None = Field(None, max_length=50, description="downstream partner corps' "
+                                                 "members (upstream/downstream chain), counted per partner")
     ack_deadline: datetime | None = None
     nudge_after: int | None = Field(None, ge=1, description="minutes; alias nudge_after_minutes")
     escalate_after: int | None = Field(None, ge=1, description="minutes; alias escalate_after_minutes")

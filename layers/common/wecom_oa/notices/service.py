@@ -95,14 +95,31 @@ def publish(body: NoticeRequest) -> dict[str, Any]:
 
     people.require_member(notice.sender, "sender", directory=directory)
     require_known_users(notice, directory)
-    expanded = _expand(notice, directory)
-    if not expanded.userids:
-        raise InvalidInput("the notice has no active recipients", details={"inactive": expanded.inactive})
-    departments = {u: directory.user(u).department for u in expanded.userids}
+    partner_members = _partner_members(notice)
+    expanded = _expand(notice, directory) if (notice.touser or notice.toparty or notice.totag) else None
+    own = expanded.userids if expanded is not None else []
+    if not own and not partner_members:
+        raise InvalidInput("the notice has no active recipients",
+                           details={"inactive": expanded.inactive if expanded is not None else []})
+    departments: dict[str, int | None] = {u: directory.user(u).department for u in own}
+    departments.update(dict.fromkeys(partner_members))
     repository().create(notice, departments, sending=True)
     _enqueue_send(notice.id or "")
-    return {"id": notice.id, "recipients": len(expanded.userids), "inactive": expanded.inactive,
-            "messages": len(batches(expanded.userids, _policy().batch_size)), "status": "sending"}
+    messages = len(batches(own, _policy().batch_size)) + len(notice.partners)
+    return {"id": notice.id, "recipients": len(departments), "inactive": expanded.inactive if expanded else [],
+            "messages": messages, "status": "sending"}
+
+
+def _partner_members(notice: Notice) -> list[str]:
+    """`corpid:userid` of each partner member; 400 naming a corp the app is not shared with."""
+    out: list[str] = []
+    for i, partner in enumerate(notice.partners):
+        try:
+            wiring.partner_client(partner["corp"])
+        except NotFound as exc:
+            raise InvalidInput(f"partners[{i}].corp: {exc.message}", details={"field": f"partners[{i}].corp"}) from None
+        out += [f"{partner['corp']}:{u}" for u in dict.fromkeys(partner["users"])]
+    return list(dict.fromkeys(out))
 
 
 def require_known_users(notice: Notice, directory: Any) -> None:
@@ -152,12 +169,46 @@ def send_queued(message: Mapping[str, Any]) -> None:
     if meta.get("status") == "sent":
         return
     directory = wiring.directory()
-    expanded = _expand(notice, directory)
-    departments = {u: directory.user(u).department for u in expanded.userids}
+    own = _expand(notice, directory).userids if (notice.touser or notice.toparty or notice.totag) else []
+    departments = {u: directory.user(u).department for u in own}
     repo.store_recipients(notice_id, departments, _department_info(directory, set(departments.values())))
-    send_ack_cards(notice, expanded.userids, _policy().batch_size, done=repo.sent_batches(notice_id),
-                   on_sent=lambda i: repo.mark_batch_sent(notice_id, i))
+    names = {c["corpid"]: c.get("corp_name") or c["corpid"] for c in wiring.wecom_client().shared_corps()} \
+        if notice.partners else {}
+    repo.store_partner_recipients(notice_id, {p["corp"]: (names.get(p["corp"], p["corp"]), list(dict.fromkeys(p["users"])))
+                                              for p in notice.partners})
+    done = repo.sent_batches(notice_id)
+    send_ack_cards(notice, own, _policy().batch_size, done=done, on_sent=lambda i: repo.mark_batch_sent(notice_id, i))
+    _send_partner_cards(notice, done, on_sent=lambda i: repo.mark_batch_sent(notice_id, i))
     repo.mark_sent(notice_id)
+
+
+PARTNER_BATCH_BASE = 100_000  # batch numbers of partner cards (own batches count from 0)
+
+
+def _send_partner_cards(notice: Notice, done: set[int] | None, *, on_sent: Any) -> None:
+    """One card per partner corp, sent as the shared app in that corp (its own message/send)."""
+    from wecom_oa.wecom.cards import CardBuilder
+    from wecom_oa.wecom.errors import TaskIdDuplicate
+
+    builder = CardBuilder(timezone=get_settings().default_timezone)
+    sender = _display_name(notice.sender)
+    for i, partner in enumerate(notice.partners):
+        index = PARTNER_BATCH_BASE + i
+        if done and index in done:
+            continue
+        users = list(dict.fromkeys(partner["users"]))
+        task_id = f"ntc-{notice.id}-p{i}"
+        with contextlib.suppress(AlreadyExists):
+            cards.register_card(task_id, CARD_KIND, ref={"notice_id": notice.id},
+                                recipients=[f"{partner['corp']}:{u}" for u in users])
+        card = builder.ack_card(task_id=task_id, title=notice.title, sender_name=sender, content=notice.content,
+                                deadline=notice.ack_deadline)
+        try:
+            with about(notice_id=notice.id):
+                wiring.partner_client(partner["corp"]).send_template_card(card, touser=users)
+        except TaskIdDuplicate:
+            logger.info("notice partner card already sent", extra={"notice_id": notice.id, "corp": partner["corp"]})
+        on_sent(index)
 
 
 def _department_info(directory: Any, ids: set[int | None]) -> dict[int, dict[str, Any]]:
@@ -222,6 +273,11 @@ def report(notice_id: str) -> dict[str, Any]:
     notice, meta = repo.get(notice_id)
     out = {"id": notice_id, "title": notice.title, "ack_deadline": notice.ack_deadline, **_counts(meta),
            "by_region": _by_region(repo.regions(notice_id))}
+    if notice.partners:
+        out["by_partner"] = sorted(({"corp": r["corp"], "partner": r.get("name"), "total": int(r["total"]),
+                                     "acknowledged": int(r.get("acked", 0)),
+                                     "ack_rate": _rate(int(r.get("acked", 0)), int(r["total"]))}
+                                    for r in repo.partners(notice_id)), key=lambda p: (p["ack_rate"], p["corp"]))
     if out["recipients"] <= LISTED:
         out["by_department"] = _by_department(repo.departments(notice_id))
         out["pending"] = [r["userid"] for r in repo.recipients(notice_id) if not r.get("acked_at")]
@@ -285,7 +341,7 @@ def on_ack_click(card: Mapping[str, Any], event: Any) -> None:
         logger.warning("unexpected button on a notice card", extra={"key": event.event_key})
         return
     notice_id = card["ref"]["notice_id"]
-    userid = event.from_user_name
+    userid = cards.clicker_id(event)  # `corpid:userid` for a partner corp's member
     if not repository().record_ack(notice_id, userid, get_clock().now()):
         return  # a repeated click: the first one already updated the card
     metrics.add_metric(name="NoticeAcknowledged", unit=MetricUnit.Count, value=1)
@@ -296,7 +352,11 @@ def on_ack_click(card: Mapping[str, Any], event: Any) -> None:
         return
     replace = load_card_templates().ack_final.replace_text
     try:
-        wiring.sender().update_template_card(code, userids=[userid], replace_name=replace)
+        if ":" in userid:
+            corp, member = userid.split(":", 1)
+            wiring.partner_client(corp).update_template_card(code, userids=[member], replace_name=replace)
+        else:
+            wiring.sender().update_template_card(code, userids=[userid], replace_name=replace)
     except OAError:
         # A configuration error (a transient one is re-attempted); the ack itself is stored.
         logger.exception("notice card update failed", extra={"notice_id": notice_id})
@@ -326,7 +386,9 @@ def run_followup(now: datetime | None = None) -> dict[str, int]:
             continue  # the send worker has not finished: nobody can be nudged about it yet
         notice = Notice.model_validate(meta["notice"])
         state = FollowupState.model_validate(meta.get("followup") or {})
-        rows = repo.recipients(notice.id or "")
+        # Partner corps' members are counted and get the card; nudges and leader notes follow the
+        # company's own directory, which does not hold them.
+        rows = [r for r in repo.recipients(notice.id or "") if not r.get("partner")]
         recipients = [r["userid"] for r in rows]
         acks = {r["userid"]: r["acked_at"] for r in rows if r.get("acked_at")}
         actions, new_state = plan_followup(notice, recipients, acks, state, now, directory, policy)

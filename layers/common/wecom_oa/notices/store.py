@@ -32,6 +32,10 @@ def _dept_key(notice_id: str, dept: int | None) -> dict[str, str]:
     return {"pk": f"NOTICEDEPT#{notice_id}", "sk": f"{_DEPT}{dept if dept is not None else 0}"}
 
 
+def _partner_key(notice_id: str, corp: str) -> dict[str, str]:
+    return {"pk": f"NOTICEPARTNER#{notice_id}", "sk": f"PARTNER#{corp}"}
+
+
 def _region_key(notice_id: str, region: int) -> dict[str, str]:
     return {"pk": f"NOTICEREGION#{notice_id}", "sk": f"REGION#{region}"}
 
@@ -76,6 +80,20 @@ class NoticeRepository:
         })
         if not sending:
             self.store_recipients(notice.id, departments, department_info or {})
+
+    def store_partner_recipients(self, notice_id: str, partners: Mapping[str, tuple[str, Sequence[str]]]) -> None:
+        """Members of downstream partner corps (`corpid:userid`), one counter per partner corp
+        {corp, name, total, acked}; idempotent like `store_recipients`."""
+        items: list[dict[str, Any]] = []
+        for corp, (name, users) in partners.items():
+            items += [{**Keys.notice_recipient(notice_id, f"{corp}:{u}"), "entity": "notice_recipient",
+                       "userid": f"{corp}:{u}", "partner": corp} for u in users]
+            items.append({**_partner_key(notice_id, corp), "entity": "notice_partner", "corp": corp, "name": name,
+                          "total": len(users), "acked": 0})
+        self._batch_put(items)
+
+    def partners(self, notice_id: str) -> list[dict[str, Any]]:
+        return list(self.table.query(_partner_key(notice_id, "")["pk"]))
 
     def store_recipients(self, notice_id: str, departments: Mapping[str, int | None],
                          department_info: Mapping[int, Mapping[str, Any]]) -> None:
@@ -162,9 +180,12 @@ class NoticeRepository:
                 raise Forbidden(f"user {userid!r} is not a recipient of notice {notice_id!r}",
                                 details={"userid": userid}) from None
             return False
+        self.table.update(Keys.notice(notice_id), add_fields={"acknowledged": 1})
+        if isinstance(item, dict) and item.get("partner"):
+            self.table.update(_partner_key(notice_id, item["partner"]), add_fields={"acked": 1}, must_exist=False)
+            return True
         dept = item.get("department") if isinstance(item, dict) else None
         region = int(item.get("region") or 0) if isinstance(item, dict) else 0
-        self.table.update(Keys.notice(notice_id), add_fields={"acknowledged": 1})
         self.table.update(_dept_key(notice_id, dept), add_fields={"acked": 1}, must_exist=False)
         self.table.update(_region_key(notice_id, region), add_fields={"acked": 1}, must_exist=False)
         return True
