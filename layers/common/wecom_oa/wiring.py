@@ -91,7 +91,7 @@ def set_wecom_transport(transport: Any) -> None:
         _cache.pop("wecom_client", None)
         _cache.pop("directory", None)
         _cache.pop("sender", None)
-        for name in [n for n in _cache if n.startswith("partner:") or n == "shared_corps"]:
+        for name in [n for n in _cache if n.startswith("partner:") or n in ("shared_corps", "robot_client")]:
             _cache.pop(name, None)
 
 
@@ -112,6 +112,18 @@ def wecom_client() -> Any:
                            cache, http=http, clock=get_clock())
 
     return _cached("wecom_client", build)
+
+
+def robot_client() -> Any:
+    """One group-robot client per container: its limiter keeps each robot within WeCom's 20
+    messages a minute across every send of the container (callers merge rather than drop)."""
+    def build() -> Any:
+        from wecom_oa.settings import get_settings
+        from wecom_oa.wecom.robot import RobotClient
+
+        return RobotClient(api_base=get_settings().wecom_api_base, http=wecom_client().http)
+
+    return _cached("robot_client", build)
 
 
 def partner_client(corp_id: str) -> Any:

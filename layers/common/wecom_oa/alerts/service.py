@@ -488,22 +488,35 @@ def _send_firing(cfg: AlertConfig, route: Route, group: Mapping[str, Any], recei
     lines = _lines(group)
     reached = []
     for name in receivers:
-        rec = cfg.receivers[name]
-        if rec.robot is not None:
-            _robot_markdown(rec.robot, group, header, note, lines)
-        elif rec.partner is not None:
-            _card(group, header, note, lines, rec.partner.users, partner=rec.partner.corp)
-        else:
-            users = (rec.users if rec.users is not None else
-                     wiring.directory().tag_members(rec.tag) if rec.tag is not None else
-                     _leaders(rec, group["labels"]))
-            if not users:
+        try:
+            if not _send_to(cfg.receivers[name], group, header, note, lines):
                 logger.warning("alert receiver resolves to nobody", extra={"receiver": name, "group_id": group["id"]})
                 continue
-            _card(group, header, note, lines, users)
+        except OAError as exc:
+            # One receiver's failure (a robot key WeCom refuses, a partner that stopped sharing the app)
+            # does not keep the incident from the others; app messages that failed transiently are
+            # re-attempted by the sender itself. Logged and counted for the operator.
+            logger.exception("alert delivery to a receiver failed", extra={
+                "receiver": name, "group_id": group["id"], "error": type(exc).__name__})
+            metrics.add_metric(name="AlertDeliveryFailed", unit="Count", value=1)
+            continue
         reached.append(name)
     metrics.add_metric(name="AlertMessages", unit="Count", value=len(reached))
     return reached
+
+
+def _send_to(rec: Receiver, group: Mapping[str, Any], header: str, note: str | None, lines: Sequence[str]) -> bool:
+    if rec.robot is not None:
+        _robot_markdown(rec.robot, group, header, note, lines)
+    elif rec.partner is not None:
+        _card(group, header, note, lines, rec.partner.users, partner=rec.partner.corp)
+    else:
+        users = (rec.users if rec.users is not None else
+                 wiring.directory().tag_members(rec.tag) if rec.tag is not None else _leaders(rec, group["labels"]))
+        if not users:
+            return False
+        _card(group, header, note, lines, users)
+    return True
 
 
 def _robot_markdown(robot: str, group: Mapping[str, Any], header: str, note: str | None, lines: Sequence[str]) -> None:
@@ -527,16 +540,7 @@ def _robot_send(robot: str, content: str) -> None:
 
 
 def _robot_client() -> Any:
-    from wecom_oa.wecom.robot import RobotClient
-
-    client = _robot_clients.get("robot")
-    if client is None:
-        client = _robot_clients["robot"] = RobotClient(api_base=get_settings().wecom_api_base,
-                                                       http=wiring.wecom_client().http)
-    return client
-
-
-_robot_clients: dict[str, Any] = {}
+    return wiring.robot_client()
 
 
 def _rows(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
