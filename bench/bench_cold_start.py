@@ -104,7 +104,8 @@ def table(rows: Sequence[tuple[str, Mapping[str, object]]]) -> str:
         f"Fresh interpreter per sample, import statement only; each handler sampled {RUNS} times "
         "alternately with the peer, ratio = median of the paired ratios of CPU time (spread min–max); "
         "wall-clock medians beside it. PYTHONPATH = layers/common + repo root (bytecode cached, as in a "
-        f"Lambda package). Budget: {BUDGET}× per handler.",
+        f"Lambda package). Budget: {BUDGET}× per handler. The ratio counts the init phase only: a handler "
+        "whose import loads no pydantic or boto3 here loads them with the first event that needs them.",
         "",
         "| module | import CPU ms (median) | wall ms (median) | ratio vs boto3 (spread) | "
         + " | ".join(f"{w} loaded" for w in WATCHED)
