@@ -8,23 +8,25 @@ BEFORE it is sent, so a click can never arrive for an unknown card.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wecom_oa import wiring
 from wecom_oa.approvals import service as approvals
-from wecom_oa.approvals.models import OutcomeTask, SendTask, StageCardsTask
 from wecom_oa.aws.dynamo import Keys, app_table
 from wecom_oa.clock import get_clock
 from wecom_oa.errors import AlreadyExists, OAError
 from wecom_oa.messaging import cards
 from wecom_oa.observability import logger
-from wecom_oa.settings import get_settings
 from wecom_oa.wecom.errors import TaskIdDuplicate
+
+if TYPE_CHECKING:  # the task models (pydantic) are parsed and imported by the handler, on its first event
+    from wecom_oa.approvals.models import OutcomeTask, SendTask, StageCardsTask
 
 SEND_CODE = "@send"  # response_codes entry holding message/send's code (updates every recipient)
 
 
 def builder() -> Any:
+    from wecom_oa.settings import get_settings
     from wecom_oa.wecom.cards import CardBuilder
 
     return CardBuilder(timezone=get_settings().default_timezone)
@@ -273,6 +275,8 @@ def send(task: SendTask) -> dict[str, Any]:
 
 
 def dispatch(task: Any) -> dict[str, Any]:
+    from wecom_oa.approvals.models import OutcomeTask, StageCardsTask
+
     if isinstance(task, StageCardsTask):
         return stage_cards(task)
     if isinstance(task, OutcomeTask):

@@ -43,30 +43,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wecom_oa import wiring
-from wecom_oa.approvals.models import (
-    ApprovalCreated,
-    Channel,
-    CreateApproval,
-    Finalized,
-    StageStep,
-    SubmitApproval,
-)
 from wecom_oa.approvals.store import OPEN_KIND, ApprovalRepository, DynamoSeenInvoices
 from wecom_oa.aws.dynamo import Keys, app_table
 from wecom_oa.clock import company_stamp, get_clock, utc_iso
 from wecom_oa.errors import ConfigurationError, Conflict, InvalidInput, NotFound, OAError
 from wecom_oa.messaging import cards
 from wecom_oa.observability import logger
-from wecom_oa.settings import get_settings
 
 if TYPE_CHECKING:
     from wecom_oa.approvals import rules
+    from wecom_oa.approvals.models import (
+        ApprovalCreated,
+        Channel,
+        CreateApproval,
+        Finalized,
+        StageStep,
+        SubmitApproval,
+    )
     from wecom_oa.approvals.prechecks import ApprovalTemplates
     from wecom_oa.approvals.rules_lint import RuleRegistry
 
 # The rule engine (rules, rules_lint, prechecks, yaml), budgets and the directory's `leader` are
 # imported by the functions that use them: the state machine's stage tasks and the notifier mostly
 # read and move stored approvals, so their cold start does not load a rule set's machinery.
+# The boundary models (approvals.models) and the settings, and with them pydantic, are imported by
+# the functions that build or read them, so importing this module loads no pydantic.
 
 DEFAULT_STAGE_TIMEOUT = 7 * 24 * 3600
 MIN_TIMEOUT = 60
@@ -82,6 +83,7 @@ _registries: dict[Path, RuleRegistry] = {}
 
 def registry() -> RuleRegistry:
     from wecom_oa.approvals.rules_lint import RuleRegistry
+    from wecom_oa.settings import get_settings
 
     root = get_settings().config_dir / "approval_rules"
     if root not in _registries:
@@ -102,6 +104,8 @@ def _texts(path: Path) -> ApprovalTemplates:
 
 def texts() -> ApprovalTemplates:
     """Notification texts (templates/approval_notifications.yaml)."""
+    from wecom_oa.settings import get_settings
+
     return _texts(get_settings().templates_dir / "approval_notifications.yaml")
 
 
@@ -178,6 +182,7 @@ def create_checked(body: SubmitApproval) -> ApprovalCreated:
     """POST /approvals: the form within its bounds, the applicant and any handover colleague
     members of the directory, then `submit`."""
     from wecom_oa import people
+    from wecom_oa.approvals.models import CreateApproval
 
     req = CreateApproval.model_validate(body.model_dump(exclude={"channel"}))
     check_form(req)
@@ -196,6 +201,8 @@ def new_id() -> str:
 def submit(req: CreateApproval, channel: Channel = "app") -> ApprovalCreated:
     """Evaluate, store, then start the execution (route, auto_approve), submit the WeCom form
     (channel wecom, route) or tell the applicant (auto_reject)."""
+    from wecom_oa.approvals.models import ApprovalCreated
+
     approval_id = new_id()
     decision = evaluate_request(req, approval_id)
     native = channel == "wecom" and decision.outcome == "route"
@@ -283,6 +290,8 @@ def _tell_applicant_auto_rejected(item: dict[str, Any]) -> None:
 
 
 def start_execution(approval_id: str) -> None:
+    from wecom_oa.settings import get_settings
+
     arn = get_settings().approval_state_machine_arn
     if not arn:
         raise ConfigurationError("APPROVAL_STATE_MACHINE_ARN is not set")
@@ -350,6 +359,8 @@ def _timeout_seconds(st: dict[str, Any]) -> int:
 
 
 def _step(st: dict[str, Any], nxt: str = "wait", *, done: bool = False) -> StageStep:
+    from wecom_oa.approvals.models import StageStep
+
     return StageStep(done=done, stage=int(st.get("index") or 0), round=max(1, int(st.get("round") or 1)),
                      timeout_seconds=_timeout_seconds(st), next=nxt)
 
@@ -360,6 +371,8 @@ def evaluate_task(approval_id: str) -> dict[str, str]:
 
 def next_stage(approval_id: str) -> StageStep:
     """Open the next pending stage (idempotent: an open stage is returned as it is)."""
+    from wecom_oa.approvals.models import StageStep
+
     store = repo()
     for _ in range(5):
         a = store.get(approval_id)
@@ -446,6 +459,7 @@ def _decide_stage(approval_id: str, stage: int, outcome: str, by: str, reason: s
 
 
 def finalize(approval_id: str) -> Finalized:
+    from wecom_oa.approvals.models import Finalized
     from wecom_oa.budgets import service as budgets
 
     store = repo()
@@ -711,6 +725,8 @@ NODE_APPROVAL = 1
 
 def native_templates() -> dict[str, Any]:
     """config/wecom_approvals.yaml `templates`: template_id → {type, fields {control id: form field}}."""
+    from wecom_oa.settings import get_settings
+
     return _native_config(get_settings().config_dir / "wecom_approvals.yaml")
 
 
@@ -1028,12 +1044,16 @@ def _claim(sp_no: str, attribute: str) -> bool:
 
 
 def _publish(detail_type: str, detail: dict[str, Any]) -> None:
+    from wecom_oa.settings import get_settings
+
     wiring.aws("events").put_events(Entries=[{
         "EventBusName": get_settings().event_bus_name, "Source": "wecom-oa", "DetailType": detail_type,
         "Detail": json.dumps(detail, ensure_ascii=False, default=str)}])
 
 
 def _native_prechecks(sp_no: str, approval_type: str, applicant: str, form: dict[str, Any], info: Any) -> None:
+    from wecom_oa.approvals.models import CreateApproval
+
     try:
         decision = evaluate_request(CreateApproval(type=approval_type, applicant=applicant, form=form), sp_no)
     except InvalidInput as exc:
