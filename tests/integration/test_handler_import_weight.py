@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
 ON_SOME_PATHS = ("aws_xray_sdk", "httpx", "yaml", "jinja2", "chinese_calendar")
-WITHOUT_PYDANTIC = ("approval_branch", "digest", "notifier", "ticket_escalation", "wecom_callback")
+WITHOUT_PYDANTIC = ("alert_timer", "approval_branch", "digest", "notifier", "ticket_escalation", "wecom_callback")
 
 
 def _loaded_at_import(handler: str, watched: tuple[str, ...]) -> list[str]:
