@@ -150,18 +150,38 @@ def ingest(body: AlertIn, *, now: datetime | None = None) -> tuple[int, dict[str
     group_values = _route_labels(route, labels)
     resolving = body.ends_at is not None and body.ends_at <= now
     table = app_table()
-    pointer = table.get(Keys.alert_dedup(body.source, body.dedup_key))
-    if pointer is not None:
-        existing = table.get(Keys.alert(pointer["alert_id"]))
-        if existing is not None and existing["state"] in ("firing", "inhibited") and _group_open(existing):
-            return 200, _repeat(existing, body, now, resolving)
-    if resolving:  # the source recovered from an alert we no longer hold open: store it as it is
-        return 201, _store_new(body, route, group_values, now, state="resolved")
-    _check_receivers(cfg, route, labels)
-    inhibitor = _inhibited_by(cfg, body)
-    if inhibitor is not None:
-        return 201, _store_new(body, route, group_values, now, state="inhibited", inhibited_by=inhibitor)
-    return 201, _store_new(body, route, group_values, now, state="firing")
+    for _ in range(3):  # a concurrent request with the same key may claim it first: then this is its repeat
+        pointer = table.get(Keys.alert_dedup(body.source, body.dedup_key))
+        if pointer is not None:
+            existing = table.get(Keys.alert(pointer["alert_id"]))
+            if existing is not None and existing["state"] in ("firing", "inhibited") and _group_open(existing):
+                return 200, _repeat(existing, body, now, resolving)
+        if resolving:  # the source recovered from an alert we no longer hold open: store it as it is
+            return 201, _store_new(body, route, group_values, now, state="resolved")
+        _check_receivers(cfg, route, labels)
+        inhibitor = _inhibited_by(cfg, body)
+        state = "firing" if inhibitor is None else "inhibited"
+        stored = _store_new(body, route, group_values, now, state=state, inhibited_by=inhibitor,
+                            claim=lambda alert_id, previous=pointer: _claim_key(body, alert_id, previous, now))
+        if stored is not None:
+            return 201, stored
+    raise Conflict(f"dedup_key {body.dedup_key!r} is being changed by concurrent requests; retry")
+
+
+def _claim_key(body: AlertIn, alert_id: str, previous: Mapping[str, Any] | None, now: datetime) -> bool:
+    """Point (source, dedup_key) at the new alert, once: False when another request got there first."""
+    pointer = {**Keys.alert_dedup(body.source, body.dedup_key), "alert_id": alert_id,
+               "expires_at": int((now + ALERT_TTL).timestamp())}
+    try:
+        if previous is None:
+            app_table().put_new(pointer)
+        else:  # the previous alert of the key is closed: take over, unless someone else just did
+            app_table().update(Keys.alert_dedup(body.source, body.dedup_key),
+                               set_fields={"alert_id": alert_id, "expires_at": pointer["expires_at"]},
+                               condition="alert_id = :old", condition_values={":old": previous["alert_id"]})
+    except (AlreadyExists, Conflict):
+        return False
+    return True
 
 
 def ingest_alertmanager(payload: AlertmanagerWebhook) -> dict[str, Any]:
@@ -223,7 +243,9 @@ def _repeat(alert: dict[str, Any], body: AlertIn, now: datetime, resolving: bool
 
 
 def _store_new(body: AlertIn, route: Route, group_values: list[str], now: datetime, *, state: str,
-               inhibited_by: str | None = None) -> dict[str, Any]:
+               inhibited_by: str | None = None, claim: Any = None) -> dict[str, Any] | None:
+    """Store a new alert; with `claim`, the (source, dedup_key) is then claimed for it, and a lost
+    claim (a concurrent request with the same key got there first) removes it again: None."""
     alert_id = f"AL{now.strftime('%y%m%d')}-{secrets.token_hex(5)}"
     alert = {
         **Keys.alert(alert_id), "id": alert_id, "source": body.source, "type": body.type, "severity": body.severity,
@@ -236,10 +258,9 @@ def _store_new(body: AlertIn, route: Route, group_values: list[str], now: dateti
         alert["resolved_at"] = (body.ends_at or now).isoformat()
     table = app_table()
     table.put_new(alert)
-    if state in ("firing", "inhibited"):
-        pointer = {**Keys.alert_dedup(body.source, body.dedup_key), "alert_id": alert_id,
-                   "expires_at": alert["expires_at"]}
-        table.put(pointer)  # a newer alert of the same key takes over (the old one was closed)
+    if claim is not None and not claim(alert_id):
+        table.delete(Keys.alert(alert_id))
+        return None
     metrics.add_metric(name="AlertReceived", unit="Count", value=1)
     if state != "firing":
         return _public(alert)
