@@ -112,8 +112,12 @@ def test_given_an_invalid_task_when_posted_then_400_names_the_field(local_app, o
     assert _cards_to(local_app, "zhangsan") == []
 
 
-@pytest.mark.parametrize(("query", "field"), [("", "group"), ("group=proj-unknown", "group"),
-                                              ("group=proj-apollo&status=done", "status")])
+@pytest.mark.parametrize(("query", "field"), [
+    ("", "group"), ("group=proj-unknown", "group"), ("group=proj-apollo&status=finished", "status"),
+    ("group=proj-apollo&limit=0", "limit"), ("group=proj-apollo&limit=101", "limit"),
+    ("group=proj-apollo&limit=ten", "limit"), ("group=proj-apollo&cursor=bm90LWEtY3Vyc29y", "cursor"),
+    ("group=proj-apollo&cursor=%25%25", "cursor"),
+])
 def test_given_a_bad_list_query_when_listing_then_400_names_the_parameter(local_app, query, field) -> None:
     status, body = local_app.http("GET", "/tasks", query=query)
 
