@@ -331,8 +331,10 @@ class DynamoTable:
         found: list[tuple[dict[str, Any], dict[str, str]]] = []
         key, read = (dict(start) if start else None), 0
         while len(found) <= limit and read < budget:
+            # A page's worth at a time: a filter that keeps few reads on in a few Queries, not one
+            # per missing item; what is read past the page's last item is read again by the next.
             hits, key = self.query_page(pk_value, index=index, ascending=ascending, start=key, sk_between=sk_between,
-                                        limit=min(limit + 1 - len(found), budget - read))
+                                        limit=min(limit + 1, budget - read))
             read += len(hits)
             items = resolve(hits) if resolve is not None and hits else hits
             for hit, item in zip(hits, items, strict=True):
@@ -340,7 +342,7 @@ class DynamoTable:
                     found.append((item, {k: str(hit[k]) for k in ("pk", "sk", pk_name, sk_name)}))
             if key is None:
                 break
-        if len(found) > limit:
+        if len(found) > limit:  # more follow: continue after the last item shown
             found, key = found[:limit], found[limit - 1][1]
         return [item for item, _ in found], key
 
