@@ -30,7 +30,7 @@ _TAG = "~q"  # the cursor's entry naming the query it belongs to (no index key i
 
 PageLimit = Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX,
                                  description=f"items per page, 1 to {PAGE_LIMIT_MAX} (default {PAGE_LIMIT_DEFAULT})")]
-PageCursor = Annotated[str | None, Query(min_length=1, max_length=1000,
+PageCursor = Annotated[str | None, Query(max_length=1000,
                                          description="`next_cursor` of the previous page, as it was")]
 
 
