@@ -238,3 +238,31 @@ def test_given_a_tampered_cursor_then_400_not_a_store_error(local_app, stored) -
     for bad in (outside, foreign, extra):
         status, body = local_app.http("GET", "/approvals", query=f"{query}&cursor={bad}")
         assert status == 400 and body["error"]["message"].startswith("cursor"), body
+
+
+def test_given_approvals_and_tasks_stored_before_the_list_index_when_backfilled_then_listed_once(local_app) -> None:
+    from wecom_oa.approvals.store import applicant_keys
+    from wecom_oa.aws.dynamo import Keys, app_table
+    from wecom_oa.cli.backfill_lists import backfill
+
+    table = app_table()
+    legacy = [_spec(i) for i in range(6)]
+    for item in legacy:  # as the previous release stored them: gsi2 (applicant) keys, no gsi3
+        table.put({**Keys.approval(item["id"]), **item, **applicant_keys(item["applicant"], item["created_at"],
+                                                                        item["id"])})
+    table.put({**Keys.task("TK-old"), "id": "TK-old", "entity": "task", "title": "旧任务", "owner": "zhangsan",
+               "group": "service-desk", "status": "done", "created_at": "2026-03-01T01:00:00+00:00",
+               "done_at": "2026-03-01T02:00:00+00:00"})
+    assert local_app.http("GET", "/approvals", query="type=leave")[1]["approvals"] == []
+
+    assert backfill(table, dry_run=True) == {"approvals": 6, "tasks": 1, "skipped": 0}
+    assert local_app.http("GET", "/approvals", query="type=leave")[1]["approvals"] == []  # a dry run writes nothing
+    assert backfill(table) == {"approvals": 6, "tasks": 1, "skipped": 0}
+    assert backfill(table) == {"approvals": 0, "tasks": 0, "skipped": 0}  # nothing lacks them any more
+
+    for query, match in [("type=leave", CASES["type=leave"]), ("approver=lina", CASES["approver=lina"]),
+                         ("status=approved", CASES["status=approved"]), ("", CASES[""])]:
+        ids, _ = _walk(local_app, query, limit=2)
+        assert ids == _newest_first([i for i in legacy if match(i)]), query
+    _, done = local_app.http("GET", "/tasks", query="group=service-desk&status=done")
+    assert [t["id"] for t in done["items"]] == ["TK-old"] and done["items"][0]["done_at"] == "2026-03-01T10:00:00+08:00"

@@ -77,9 +77,24 @@ class ApprovalRepository:
         if open_due_iso is not None:
             record.update(Keys.open_index(OPEN_KIND, None, open_due_iso, item["id"]))
         self.table.put_new(record)
-        entries = [self._entry(item, "TYPE", list_partition("TYPE", item["type"])),
-                   self._entry(item, "ALL", list_partition("ALL"))]
-        self._put_entries(entries + [self._approver_entry(item, u) for u in approvers_of(item)])
+        self._put_entries(self._entries(item))
+
+    def _entries(self, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return [self._entry(item, "TYPE", list_partition("TYPE", item["type"])),
+                self._entry(item, "ALL", list_partition("ALL")),
+                *(self._approver_entry(item, u) for u in approvers_of(item))]
+
+    def backfill_lists(self, item: Mapping[str, Any]) -> bool:
+        """Give an approval stored before the lists existed its list keys and entries (what `create`
+        writes now); False when it has them already or lacks what a list sorts and filters by.
+        Idempotent: a second run writes the same."""
+        if item.get("gsi3sk") or not all(item.get(k) for k in ("id", "type", "applicant", "status", "created_at")):
+            return False
+        self.table.update(Keys.approval(item["id"]), set_fields={
+            "gsi3pk": list_partition("STATUS", item["status"]), "gsi3sk": _sort_key(item),
+            **(applicant_keys(item["applicant"], item["created_at"], item["id"]) if not item.get("gsi2pk") else {})})
+        self._put_entries(self._entries(item))
+        return True
 
     def _entry(self, item: Mapping[str, Any], name: str, partition: str) -> dict[str, Any]:
         return {"pk": Keys.approval(item["id"])["pk"], "sk": f"{LIST_ENTRY}{name}", "entity": "approval_list_entry",

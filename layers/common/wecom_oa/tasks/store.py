@@ -75,6 +75,18 @@ class TaskRepository:
         except Conflict:
             return None
 
+    def backfill_closed(self, item: Mapping[str, Any]) -> bool:
+        """Give a task closed before the closed lists existed its gsi3 keys (what `close` writes
+        now); False when it has them, is open, or lacks its closing time."""
+        status = item.get("status")
+        closed_at = item.get(f"{status}_at")
+        if item.get("gsi3sk") or status not in ("done", "cancelled") or not closed_at or not item.get("group"):
+            return False
+        self.table.update(Keys.task(item["id"]), set_fields={
+            "gsi3pk": closed_partition(item["group"], status),
+            "gsi3sk": f"{datetime.fromisoformat(closed_at).astimezone(UTC).isoformat()}#{item['id']}"})
+        return True
+
     def mark_notified(self, task_id: str, at: datetime) -> None:
         self.table.update(Keys.task(task_id), set_fields={"notified_at": at.isoformat()})
 
