@@ -44,13 +44,28 @@ def _tag(scope: str) -> str:
     return hashlib.sha256(scope.encode("utf-8")).hexdigest()[:16]
 
 
+def pack(payload: Mapping[str, str], scope: str = "") -> str:
+    """The opaque text of a cursor holding `payload` (string values) for the query `scope`."""
+    data = {**payload, _TAG: _tag(scope)}
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
+
+
+def unpack(cursor: str, scope: str = "") -> dict[str, str]:
+    """The payload `pack` made for `scope`; `bad_cursor()` for anything else."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError):
+        raise bad_cursor() from None
+    if not (isinstance(data, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
+            and data.pop(_TAG, None) == _tag(scope)):
+        raise bad_cursor()
+    return data
+
+
 def encode_cursor(key: Mapping[str, str] | None, scope: str = "") -> str | None:
     """The opaque cursor of a page that ends at index key `key` (None: no more pages). `scope`
     names the query (partition and filters) so the cursor is refused by any other."""
-    if not key:
-        return None
-    payload = {**key, _TAG: _tag(scope)}
-    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+    return pack(key, scope) if key else None
 
 
 def decode_cursor(cursor: str | None, partition: str, scope: str = "") -> dict[str, str] | None:
@@ -58,11 +73,7 @@ def decode_cursor(cursor: str | None, partition: str, scope: str = "") -> dict[s
     `bad_cursor()` for anything else."""
     if not cursor:
         return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError):
-        raise bad_cursor() from None
-    if not (isinstance(key, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in key.items())
-            and key.pop(_TAG, None) == _tag(scope) and partition in key.values()):
+    key = unpack(cursor, scope)
+    if partition not in key.values():
         raise bad_cursor()
     return key
