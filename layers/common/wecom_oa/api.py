@@ -1,7 +1,8 @@
-"""The HTTP API's envelope: input limits, the body deserializer the resolver uses, page cursors,
-the JSON serializer and /health. Each feature's routes are a powertools `Router` in its own
-`api.py` (`wecom_oa.routes` lists them); bodies and query strings are validated by powertools from
-the pydantic models in the signatures, and errors are mapped once in `wecom_oa.http`.
+"""The HTTP API's envelope: input limits, the body deserializer the resolver uses, the JSON
+serializer (every timestamp in the company's offset) and /health. Each feature's routes are a
+powertools `Router` in its own `api.py` (`wecom_oa.routes` lists them); bodies and query strings
+are validated by powertools from the pydantic models in the signatures, and errors are mapped once
+in `wecom_oa.http`; list answers page with `wecom_oa.paging`.
 
 Bounded input: every limit on what a caller may send is listed in `LIMITS` below (the envelope's
 are enforced here, before and while the body is parsed; the others where their field is
@@ -20,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from wecom_oa.approvals import limits as form_limits
+from wecom_oa.clock import company_iso, company_times
 from wecom_oa.errors import InputLimitExceeded, InvalidInput, PayloadTooLarge
 from wecom_oa.validation import clip, where
 
@@ -183,33 +185,9 @@ def check_event_body(event: dict[str, Any]) -> None:
         check_body_size(len(raw) * 3 // 4 - raw[-2:].count("=") if event.get("isBase64Encoded") else len(raw))
 
 
-def encode_cursor(key: dict[str, str] | None) -> str | None:
-    """An opaque page cursor for a list answer (None: no more pages)."""
-    import base64
-
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode() if key else None
-
-
-def decode_cursor(cursor: str | None, partition: str) -> dict[str, str] | None:
-    """The key `encode_cursor` made, for a page of `partition`; InvalidInput naming `cursor` for
-    anything else (a cursor of another list or month, or not one of ours)."""
-    import base64
-    import binascii
-
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error):
-        key = None
-    if not (isinstance(key, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in key.items())
-            and partition in key.values()):
-        raise InvalidInput("cursor: not a cursor of this list (pass next_cursor of the previous page as it is)",
-                           details=[{"field": "cursor", "problem": "not a cursor of this list"}])
-    return key
-
-
 def _default(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return company_iso(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -222,7 +200,9 @@ def _default(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=_default)
+    """An answer as JSON text (the resolver's serializer): every timestamp in it, stored in UTC or
+    sent with any offset, is rendered once here in the company's offset (`clock.company_times`)."""
+    return json.dumps(company_times(value), ensure_ascii=False, default=_default)
 
 
 def health() -> dict[str, Any]:
@@ -232,5 +212,5 @@ def health() -> dict[str, Any]:
     from wecom_oa.settings import get_settings
 
     app_table().get({"pk": "HEALTH", "sk": "META"}, consistent=False)
-    return {"status": "ok", "service": "wecom-oa", "time": get_clock().now().isoformat(),
+    return {"status": "ok", "service": "wecom-oa", "time": company_iso(get_clock().now()),
             "local_mode": get_settings().local_mode}

@@ -11,10 +11,12 @@ Every `now()` is timezone-aware UTC.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -126,8 +128,61 @@ def utc_iso(when: datetime) -> str:
 def company_stamp(when: datetime) -> str:
     """`YYYYMMDD` of `when` in the company's timezone (OA_TIMEZONE), so ids carry the date people
     see: a ticket opened at 07:00 in Shanghai is dated that day, not the previous UTC day."""
-    from zoneinfo import ZoneInfo
+    return when.astimezone(company_tz()).strftime("%Y%m%d")
 
+
+# An ISO 8601 date-time with a time and an offset (`Z` or ±hh:mm), the whole string: what
+# `company_iso` renders in the company's offset. Dates, times without an offset and free text
+# (a timestamp inside a sentence) do not match.
+_ISO_WITH_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})")
+
+
+def company_tz() -> ZoneInfo:
+    """The company's timezone (OA_TIMEZONE, default Asia/Shanghai)."""
     from wecom_oa.settings import get_settings
 
-    return when.astimezone(ZoneInfo(get_settings().default_timezone)).strftime("%Y%m%d")
+    return ZoneInfo(get_settings().default_timezone)
+
+
+def company_iso(value: datetime | str | None) -> str | None:
+    """THE rendering of a timestamp in an API answer: ISO 8601 to the second with the company's
+    offset (`2026-12-04T18:00:00+08:00` in Asia/Shanghai), whatever offset it was stored with.
+    Accepts an aware datetime or its ISO text; None stays None. Stored items, Step Functions inputs
+    and cursors keep UTC (`utc_iso`); only answers use this form."""
+    if value is None:
+        return None
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if when.tzinfo is None:
+        raise ValueError(f"timestamp without an offset: {value!r}")
+    return when.astimezone(company_tz()).isoformat(timespec="seconds")
+
+
+def company_times(value: Any) -> Any:
+    """`value` (a JSON-ready answer) with every string that is a whole ISO 8601 date-time with an
+    offset rendered by `company_iso`, in nested objects and arrays too (iterative: answers are
+    bounded, but nothing here recurses). Other values are returned as they are."""
+    tz = company_tz()
+
+    def convert(v: Any) -> Any:
+        if isinstance(v, str) and _ISO_WITH_OFFSET.fullmatch(v):
+            try:
+                return datetime.fromisoformat(v).astimezone(tz).isoformat(timespec="seconds")
+            except ValueError:  # 2026-02-30T…: not a time, leave the text as it is
+                return v
+        if isinstance(v, datetime) and v.tzinfo is not None:
+            return v.astimezone(tz).isoformat(timespec="seconds")
+        return v
+
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        parent, key = stack.pop()
+        node = convert(parent[key])
+        if isinstance(node, dict):
+            node = dict(node)
+            stack.extend((node, k) for k in node)
+        elif isinstance(node, list | tuple):
+            node = list(node)
+            stack.extend((node, i) for i in range(len(node)))
+        parent[key] = node
+    return root[0]

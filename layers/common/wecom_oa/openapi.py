@@ -17,7 +17,11 @@ DESCRIPTION = (
     "Approvals with branch rules, tickets (工单) with escalation timers, notices with read tracking, "
     "tasks (待办), production progress and daily reports, for the company's other systems. "
     "Every route but /health is authorized with AWS IAM (SigV4, `execute-api:Invoke`). "
-    "Errors are `{error: {code, message, details}}`; 400 names the field or the input limit broken."
+    "Errors are `{error: {code, message, details}}`; 400 names the field or the input limit broken. "
+    "Every time in an answer is ISO 8601 to the second with the company's offset (OA_TIMEZONE, e.g. "
+    "`2026-12-04T18:00:00+08:00`); times sent may carry any offset (`Z`, `+08:00`; `+` in a query string "
+    "as `%2B`). Lists answer a page of at most `limit` (1 to 100, default 20) with `next_cursor`: pass it "
+    "back as `cursor` for the next page until it is null."
 )
 
 

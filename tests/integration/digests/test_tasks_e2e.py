@@ -112,8 +112,12 @@ def test_given_an_invalid_task_when_posted_then_400_names_the_field(local_app, o
     assert _cards_to(local_app, "zhangsan") == []
 
 
-@pytest.mark.parametrize(("query", "field"), [("", "group"), ("group=proj-unknown", "group"),
-                                              ("group=proj-apollo&status=done", "status")])
+@pytest.mark.parametrize(("query", "field"), [
+    ("", "group"), ("group=proj-unknown", "group"), ("group=proj-apollo&status=finished", "status"),
+    ("group=proj-apollo&limit=0", "limit"), ("group=proj-apollo&limit=101", "limit"),
+    ("group=proj-apollo&limit=ten", "limit"), ("group=proj-apollo&cursor=bm90LWEtY3Vyc29y", "cursor"),
+    ("group=proj-apollo&cursor=%25%25", "cursor"),
+])
 def test_given_a_bad_list_query_when_listing_then_400_names_the_parameter(local_app, query, field) -> None:
     status, body = local_app.http("GET", "/tasks", query=query)
 
@@ -127,3 +131,66 @@ def test_given_an_unknown_task_when_read_or_done_then_404(local_app, method, pat
 
     assert status == 404, body
     assert body["error"]["code"] == "not_found"
+
+
+def _walk_tasks(app, query: str, limit: int) -> list[list[dict]]:
+    pages, cursor = [], None
+    while True:
+        status, page = app.http("GET", "/tasks", query=f"{query}&limit={limit}" + (f"&cursor={cursor}" if cursor else ""))
+        assert status == 200, page
+        assert len(page["items"]) <= limit and page["count"] == len(page["items"])
+        pages.append(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None or len(pages) > 20:
+            return pages
+
+
+def test_given_tasks_in_every_status_when_listed_by_status_then_each_comes_once_in_pages(local_app, clock) -> None:
+    ids = []
+    for day in range(7):
+        _, task = _create(local_app, title=f"任务{day}", due_at=f"2025-10-{13 + day}T17:00:00+08:00")
+        ids.append(task["id"])
+    for task_id in ids[1:4]:  # done one after another: the last done is listed first
+        clock.advance(timedelta(minutes=10))
+        assert local_app.http("POST", f"/tasks/{task_id}/done", {"by": "zhangsan"})[0] == 200
+    from wecom_oa.tasks import service
+
+    clock.advance(timedelta(minutes=10))
+    assert service.cancel(ids[6], "lina")
+
+    open_pages = _walk_tasks(local_app, "group=proj-apollo&status=open", limit=2)
+    done_pages = _walk_tasks(local_app, "group=proj-apollo&status=done", limit=2)
+    cancelled = _walk_tasks(local_app, "group=proj-apollo&status=cancelled", limit=2)
+    default = local_app.http("GET", "/tasks", query="group=proj-apollo")[1]
+
+    assert [t["id"] for p in open_pages for t in p] == [ids[0], ids[4], ids[5]]  # earliest due first
+    assert [t["id"] for p in done_pages for t in p] == [ids[3], ids[2], ids[1]]  # most recently done first
+    assert [t["id"] for p in cancelled for t in p] == [ids[6]]
+    assert [t["id"] for t in default["items"]] == [ids[0], ids[4], ids[5]] and default["status"] == "open"
+    done = done_pages[0][0]
+    assert (done["status"], done["done_by"]) == ("done", "zhangsan")
+    # Times in the company's offset, as due_at was sent.
+    assert done["due_at"] == "2025-10-16T17:00:00+08:00"
+    assert done["created_at"] == "2025-10-10T17:59:00+08:00" and done["done_at"] == "2025-10-10T18:29:00+08:00"
+    assert cancelled[0][0]["cancelled_at"] == "2025-10-10T18:39:00+08:00"
+    got = local_app.http("GET", f"/tasks/{ids[3]}")[1]
+    assert (got["created_at"], got["done_at"]) == (done["created_at"], done["done_at"])
+
+
+def test_given_a_due_time_in_any_offset_then_it_is_taken_and_answered_in_the_company_offset(local_app) -> None:
+    status, task = _create(local_app, due_at="2025-10-13T09:00:00Z")
+
+    assert status == 201, task
+    assert task["due_at"] == "2025-10-13T17:00:00+08:00"
+
+
+def test_given_a_cursor_of_another_status_then_it_is_refused(local_app, clock) -> None:
+    for day in range(3):
+        _, task = _create(local_app, title=f"任务{day}")
+        local_app.http("POST", f"/tasks/{task['id']}/done", {})
+    cursor = local_app.http("GET", "/tasks", query="group=proj-apollo&status=done&limit=1")[1]["next_cursor"]
+    assert cursor
+
+    status, body = local_app.http("GET", "/tasks", query=f"group=proj-apollo&status=open&cursor={cursor}")
+
+    assert status == 400 and body["error"]["message"].startswith("cursor"), body

@@ -3,6 +3,7 @@ with its acknowledgement counts; a bad month, limit or cursor is named."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -62,3 +63,40 @@ def test_given_a_cursor_of_another_month_then_it_is_refused(local_app, clock) ->
     status, body = local_app.http("GET", "/notices", query=f"month=2025-11&cursor={cursor}")
 
     assert status == 400 and "cursor" in body["error"]["message"], body
+
+
+def test_given_a_month_of_notices_when_paged_then_each_page_reads_its_size_and_times_have_the_offset(
+        local_app, clock) -> None:
+    from wecom_oa.aws.dynamo import app_table
+
+    ids = [_post(local_app, clock, f"通知{i}") for i in range(5)]
+    reads: list[tuple[str, int]] = []
+
+    def count(parsed, model, **_) -> None:
+        if model.name == "Query":
+            reads.append(("Query", parsed.get("ScannedCount", 0)))
+        elif model.name in ("BatchGetItem", "GetItem", "Scan"):
+            reads.append((model.name, sum(len(v) for v in parsed.get("Responses", {}).values())))
+
+    client = app_table().client
+    client.meta.events.register("after-call.dynamodb", count)
+    try:
+        seen, cursor, pages = [], None, []
+        while True:
+            reads.clear()
+            status, page = local_app.http("GET", "/notices", query="limit=2" + (f"&cursor={cursor}" if cursor else ""))
+            assert status == 200, page
+            pages.append(list(reads))
+            seen += [n["id"] for n in page["notices"]]
+            assert all(re.fullmatch(r"2025-10-09T09:\d\d:00\+08:00", n["created_at"]) for n in page["notices"]), page
+            assert all(n["ack_deadline"] == "2025-10-20T09:00:00+08:00" for n in page["notices"]), page
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    finally:
+        client.meta.events.unregister("after-call.dynamodb", count)
+
+    assert seen == ids[::-1]
+    assert len(pages) == 3  # 2 + 2 + 1: the one extra entry read tells the last page it is the last
+    for page_reads in pages:  # one Query of limit + 1 entries, one BatchGetItem of the notices shown
+        assert [op for op, _ in page_reads] == ["Query", "BatchGetItem"] and all(n <= 3 for _, n in page_reads)

@@ -12,9 +12,19 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from pydantic import AwareDatetime
 
-from wecom_oa.approvals.models import ApprovalCreated, CreateApproval, Status, SubmitApproval
-from wecom_oa.http import ERRORS, created, created_doc
+from wecom_oa.approvals.models import (
+    TYPE_PATTERN,
+    USERID_PATTERN,
+    ApprovalCreated,
+    ApprovalList,
+    CreateApproval,
+    Status,
+    SubmitApproval,
+)
+from wecom_oa.http import ERRORS, created, created_doc, ok_doc
+from wecom_oa.paging import PAGE_LIMIT_DEFAULT, PageCursor, PageLimit
 
 router = Router()
 TAG = ["approvals"]
@@ -40,17 +50,28 @@ def submit(body: Annotated[SubmitApproval, Body()]) -> Response[dict[str, Any]]:
     return created(service.create_checked(body).model_dump(mode="json"))
 
 
-@router.get("/approvals", tags=TAG, summary="An applicant's approvals, or all that wait for a decision",
-            responses=ERRORS)
+@router.get("/approvals", tags=TAG, summary="Approvals by applicant, approver, status, type and time, newest first",
+            responses={**ok_doc(ApprovalList), **ERRORS})
 def list_approvals(
-    applicant: Annotated[str | None, Query(min_length=1, max_length=64, description="their approvals, newest first")] = None,
-    status: Annotated[Status | None, Query(description="with applicant: only this status; alone: `pending`")] = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="approvals per page (with applicant)")] = 20,
-    cursor: Annotated[str | None, Query(max_length=1000, description="`next_cursor` of the previous page")] = None,
+    applicant: Annotated[str | None, Query(min_length=1, max_length=64, pattern=USERID_PATTERN,
+                                           description="their approvals (userid)")] = None,
+    approver: Annotated[str | None, Query(min_length=1, max_length=64, pattern=USERID_PATTERN,
+                                          description="approvals with this approver in any stage (userid)")] = None,
+    status: Annotated[Status | None, Query(description="only this status (`pending`: waiting for a decision)")] = None,
+    type: Annotated[str | None, Query(min_length=1, max_length=64, pattern=TYPE_PATTERN,
+                                      description="only this approval type, e.g. `expense`, `leave`")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="created at or after (ISO 8601 with offset)")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="created before (ISO 8601 with offset)")] = None,
+    limit: PageLimit = PAGE_LIMIT_DEFAULT,
+    cursor: PageCursor = None,
 ) -> dict[str, Any]:
-    from wecom_oa.approvals import service
+    """Every filter given must hold; none: every approval. A page holds at most `limit` approvals
+    and reads about as many; with two filters or more it may hold fewer, even none, while
+    `next_cursor` is set: follow it until it is null."""
+    from wecom_oa.approvals import lists
 
-    return service.list_approvals(applicant, status, limit, cursor)
+    return lists.list_approvals(applicant=applicant, approver=approver, status=status, approval_type=type,
+                                since=since, until=until, limit=limit, cursor=cursor)
 
 
 @router.get("/approvals/<id>", tags=TAG, summary="An approval with its stages and decisions", responses=ERRORS)

@@ -42,6 +42,41 @@ class SubmitApproval(CreateApproval):
     channel: Channel = "app"
 
 
+USERID_PATTERN = r"^[A-Za-z0-9_.@-]+$"
+TYPE_PATTERN = r"^[A-Za-z0-9_.-]+$"
+
+
+class ApprovalSummary(Model):
+    """An approval as `GET /approvals` lists it (times in the company's offset)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    type: str
+    applicant: str
+    status: Status
+    outcome: str | None = None
+    channel: Channel = "app"
+    created_at: str = Field(examples=["2026-12-04T18:00:00+08:00"])
+    decided_at: str | None = None
+    decided_by: str | None = None
+    current_approver: str | None = None
+    due_at: str | None = None
+
+
+class ApprovalList(Model):
+    """One page: the filters given, the approvals, and `next_cursor` (null: the list ends here)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "status": "pending", "count": 1, "next_cursor": None,
+        "approvals": [{"id": "AP20261204-1a2b3c4d", "type": "expense", "applicant": "zhangsan", "status": "pending",
+                       "outcome": "route", "channel": "app", "created_at": "2026-12-04T18:00:00+08:00",
+                       "current_approver": "lina", "due_at": "2026-12-05T18:00:00+08:00"}],
+    }]})
+    approvals: list[ApprovalSummary]
+    count: int
+    next_cursor: str | None = None
+
+
 class ApprovalCreated(Model):
     id: str
     status: Status

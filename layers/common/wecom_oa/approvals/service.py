@@ -326,22 +326,6 @@ def summary(a: Mapping[str, Any]) -> dict[str, Any]:
                                    "decided_by", "current_approver", "due_at")} | {"channel": a.get("channel") or "app"}
 
 
-def list_approvals(applicant: str | None, status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
-    """GET /approvals: an applicant's approvals newest first, a page at a time (`applicant`), or
-    every approval waiting for a decision (`status=pending`); one of the two is required."""
-    from wecom_oa.api import decode_cursor, encode_cursor
-
-    if applicant:
-        items, last = repo().by_applicant(applicant, limit, decode_cursor(cursor, f"APPLICANT#{applicant}"))
-        if status:
-            items = [a for a in items if a.get("status") == status]
-        return {"applicant": applicant, "approvals": [summary(a) for a in items], "next_cursor": encode_cursor(last)}
-    if status == "pending":
-        return {"status": "pending", "approvals": [summary(a) for a in repo().pending()], "next_cursor": None}
-    raise InvalidInput("applicant: give an applicant (their approvals) or status=pending (all waiting)",
-                       details=[{"field": "applicant", "problem": "required unless status=pending"}])
-
-
 def type_name(approval_type: str) -> str:
     t = texts()
     return t.text("types", approval_type) if t.has("types", approval_type) else approval_type

@@ -7,13 +7,18 @@ Item layout (keys from `Keys`):
 - `APPROVAL#{id} / STAGE#{nn}#{userid}`: one decision; created with a conditional put, so an
   approver decides a stage once (a second click is a no-op).
 - invoice use: `APPROVAL#{id} / INVOICE` with gsi2 `INVOICE#{normalised no}`.
+- lists (`GET /approvals`, newest first, sort key `{created_at UTC}#{id}`): the approval carries
+  gsi2 `APPLICANT#{applicant}` and gsi3 `APPROVALS#STATUS#{status}` (moved by every write that sets
+  `status`); list entries `APPROVAL#{id} / LIST#TYPE`, `LIST#ALL` and `LIST#APPROVER#{userid}` (one
+  per approver of any stage or round) carry gsi3 `APPROVALS#TYPE#{type}`, `APPROVALS#ALL` and
+  `APPROVALS#APPROVER#{userid}`. Every index is keys only: a page reads its approvals by key.
 
 Every state change is a conditional write; a failed condition is `Conflict` (already moved on).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,16 +45,85 @@ def applicant_keys(applicant: str, created_at: str, approval_id: str) -> dict[st
     return {"gsi2pk": f"{APPLICANT_KIND}#{applicant}", "gsi2sk": f"{created_at}#{approval_id}"}
 
 
+LIST_PREFIX = "APPROVALS#"
+LIST_ENTRY = "LIST#"
+
+
+def list_partition(kind: str, value: str | None = None) -> str:
+    """gsi3 partition of an approvals list: `STATUS`, `TYPE`, `APPROVER` with a value; `ALL`."""
+    return f"{LIST_PREFIX}{kind}" if value is None else f"{LIST_PREFIX}{kind}#{value}"
+
+
+def _sort_key(item: Mapping[str, Any]) -> str:
+    return f"{item['created_at']}#{item['id']}"
+
+
+def approvers_of(item: Mapping[str, Any]) -> list[str]:
+    """Every approver of the approval's stages (first round and later ones), first seen first."""
+    stages = item.get("stages") or {}
+    found = [u for _, st in sorted(stages.items(), key=lambda kv: int(kv[0]))
+             for u in [*(st.get("approvers") or []), *(st.get("round_approvers") or [])]]
+    return list(dict.fromkeys(found))
+
+
 class ApprovalRepository:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
 
     # -- approval ------------------------------------------------------------------------------
     def create(self, item: Mapping[str, Any], *, open_due_iso: str | None) -> None:
-        record = {**Keys.approval(item["id"]), **item, **applicant_keys(item["applicant"], item["created_at"], item["id"])}
+        record = {**Keys.approval(item["id"]), **item, **applicant_keys(item["applicant"], item["created_at"], item["id"]),
+                  "gsi3pk": list_partition("STATUS", item["status"]), "gsi3sk": _sort_key(item)}
         if open_due_iso is not None:
             record.update(Keys.open_index(OPEN_KIND, None, open_due_iso, item["id"]))
         self.table.put_new(record)
+        self._put_entries(self._entries(item))
+
+    def _entries(self, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return [self._entry(item, "TYPE", list_partition("TYPE", item["type"])),
+                self._entry(item, "ALL", list_partition("ALL")),
+                *(self._approver_entry(item, u) for u in approvers_of(item))]
+
+    def backfill_lists(self, item: Mapping[str, Any]) -> bool:
+        """Give an approval stored before the lists existed its list keys and entries (what `create`
+        writes now); False when it has them already or lacks what a list sorts and filters by.
+        Idempotent: a second run writes the same."""
+        if item.get("gsi3sk") or not all(item.get(k) for k in ("id", "type", "applicant", "status", "created_at")):
+            return False
+        self.table.update(Keys.approval(item["id"]), set_fields={
+            "gsi3pk": list_partition("STATUS", item["status"]), "gsi3sk": _sort_key(item),
+            **(applicant_keys(item["applicant"], item["created_at"], item["id"]) if not item.get("gsi2pk") else {})})
+        self._put_entries(self._entries(item))
+        return True
+
+    def _entry(self, item: Mapping[str, Any], name: str, partition: str) -> dict[str, Any]:
+        return {"pk": Keys.approval(item["id"])["pk"], "sk": f"{LIST_ENTRY}{name}", "entity": "approval_list_entry",
+                "gsi3pk": partition, "gsi3sk": _sort_key(item)}
+
+    def _approver_entry(self, item: Mapping[str, Any], userid: str) -> dict[str, Any]:
+        return self._entry(item, f"APPROVER#{userid}", list_partition("APPROVER", userid))
+
+    def _put_entries(self, entries: Iterable[Mapping[str, Any]]) -> None:
+        from wecom_oa.aws.dynamo import to_dynamo
+
+        pending = [{"PutRequest": {"Item": {k: to_dynamo(v) for k, v in e.items()}}} for e in entries]
+        for at in range(0, len(pending), 25):
+            batch = {self.table.name: pending[at:at + 25]}
+            while batch:
+                batch = self.table._call("batch_write_item", RequestItems=batch).get("UnprocessedItems") or {}
+
+    def list_page(self, partition: str, *, index: str, limit: int, start: Mapping[str, str] | None,
+                  sk_between: tuple[str, str] | None, keep: Callable[[Mapping[str, Any]], bool] | None,
+                  max_reads: int) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One page of an approvals list (newest first): the approvals of `partition` of `index`
+        (gsi1 open, gsi2 applicant, gsi3 status / type / approver / all), read by key a page at a
+        time, those `keep` accepts; at most `max_reads` index entries read."""
+        def resolve(hits: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+            return self.table.get_many([Keys.approval(h["pk"].removeprefix("APPROVAL#")) for h in hits])
+
+        return self.table.list_page(partition, index=index, ascending=False, limit=limit, start=start,
+                                    sk_between=sk_between, keep=keep, max_reads=max_reads,
+                                    resolve=None if index == GSI_OPEN else resolve)
 
     def by_applicant(self, applicant: str, limit: int, start: Mapping[str, str] | None
                      ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
@@ -73,9 +147,17 @@ class ApprovalRepository:
     def update(self, approval_id: str, fields: Mapping[str | tuple[str, ...], Any], *,
                condition: str | None = None, values: Mapping[str, Any] | None = None,
                names: Mapping[str, str] | None = None, remove: tuple[str, ...] = ()) -> dict[str, Any]:
-        """Conditional update; raises Conflict when `condition` does not hold."""
-        return self.table.update(Keys.approval(approval_id), set_fields=fields, remove_fields=remove,
+        """Conditional update; raises Conflict when `condition` does not hold. A new `status` moves
+        the approval to its status list; new approvers of a stage get their list entries."""
+        if "status" in fields:
+            fields = {**fields, "gsi3pk": list_partition("STATUS", str(fields["status"]))}
+        item = self.table.update(Keys.approval(approval_id), set_fields=fields, remove_fields=remove,
                                  condition=condition, condition_values=values, condition_names=names)
+        added = [u for f, v in fields.items() if isinstance(f, tuple) and f[-1] in ("approvers", "round_approvers")
+                 for u in (v or [])]
+        if added and item.get("created_at"):
+            self._put_entries(self._approver_entry(item, u) for u in dict.fromkeys(added))
+        return item
 
     def move_stage(self, approval_id: str, stage: int, from_status: str, fields: Mapping[str, Any]) -> bool:
         """Set fields of stage `stage` if its status is `from_status`; False if it already moved."""

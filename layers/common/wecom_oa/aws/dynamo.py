@@ -35,7 +35,7 @@ Every write that protects an invariant is conditional; `ConditionalCheckFailedEx
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -54,6 +54,8 @@ from wecom_oa.errors import (
 
 GSI_OPEN = "gsi1"
 GSI_LOOKUP = "gsi2"
+GSI_LIST = "gsi3"
+_BATCH_GET = 100
 TTL_ATTRIBUTE = "expires_at"
 
 _ser = TypeSerializer()
@@ -197,6 +199,11 @@ class Keys:
         return {"gsi2pk": f"{kind}#{value}", "gsi2sk": Keys.META}
 
 
+def key_names(index: str | None) -> tuple[str, str]:
+    """(partition, sort) key attribute names of the table (None) or of one of its indexes."""
+    return ("pk", "sk") if index is None else (f"{index}pk", f"{index}sk")
+
+
 def to_dynamo(value: Any) -> Any:
     """Python → DynamoDB attribute value (floats become Decimal: DynamoDB has no float).
 
@@ -308,14 +315,20 @@ class DynamoTable:
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def query_page(self, pk_value: str, *, index: str | None = None, ascending: bool = True, limit: int,
-                   start: Mapping[str, str] | None = None) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+                   start: Mapping[str, str] | None = None, sk_between: tuple[str, str] | None = None,
+                   ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
         """One page of a partition: up to `limit` items after `start` (a key this method returned),
-        and the key to continue from (None at the end). Reads are proportional to the page."""
-        pk_name = "pk" if index is None else f"{index}pk"
+        and the key to continue from (None at the end). Reads are proportional to the page.
+        `sk_between`: only sort keys from `lo` to `hi` (both inclusive)."""
+        pk_name, sk_name = key_names(index)
         kwargs: dict[str, Any] = {
             "TableName": self.name, "KeyConditionExpression": "#pk = :pk", "ExpressionAttributeNames": {"#pk": pk_name},
             "ExpressionAttributeValues": {":pk": to_dynamo(pk_value)}, "ScanIndexForward": ascending, "Limit": limit,
         }
+        if sk_between is not None:
+            kwargs["KeyConditionExpression"] += " AND #sk BETWEEN :lo AND :hi"
+            kwargs["ExpressionAttributeNames"]["#sk"] = sk_name
+            kwargs["ExpressionAttributeValues"].update({":lo": to_dynamo(sk_between[0]), ":hi": to_dynamo(sk_between[1])})
         if index:
             kwargs["IndexName"] = index
         if start:
@@ -323,6 +336,64 @@ class DynamoTable:
         resp = self._call("query", **kwargs)
         last = resp.get("LastEvaluatedKey")
         return [from_dynamo(raw) for raw in resp.get("Items", [])], ({k: v["S"] for k, v in last.items()} if last else None)
+
+    def list_page(self, pk_value: str, *, index: str | None, ascending: bool, limit: int,
+                  start: Mapping[str, str] | None = None, sk_between: tuple[str, str] | None = None,
+                  resolve: Callable[[list[dict[str, Any]]], list[dict[str, Any] | None]] | None = None,
+                  keep: Callable[[Mapping[str, Any]], bool] | None = None, max_reads: int | None = None,
+                  ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One page of a list answer (keyset pagination): up to `limit` items of a partition after
+        `start`, and the key to continue from (None: nothing follows).
+
+        `resolve` turns index hits into the items to answer (e.g. `get_many` over a keys-only
+        index; None drops a hit); `keep` is a further filter on them. Reads are bounded by the page:
+        at most `max_reads` index entries (default `limit + 1`, the extra one telling whether more
+        follow), so a filter that drops many items answers a shorter page with a cursor rather
+        than reading on. `start` must be a key of this partition within `sk_between` (a cursor
+        this method made): anything else is `InvalidInput` naming `cursor`."""
+        pk_name, sk_name = key_names(index)
+        if start is not None:
+            expected = {"pk", "sk", pk_name, sk_name}
+            in_range = sk_between is None or sk_between[0] <= start.get(sk_name, "") <= sk_between[1]
+            if set(start) != expected or start.get(pk_name) != pk_value or not in_range:
+                from wecom_oa.paging import bad_cursor
+
+                raise bad_cursor()
+        budget = max_reads if max_reads is not None else limit + 1
+        found: list[tuple[dict[str, Any], dict[str, str]]] = []
+        key, read = (dict(start) if start else None), 0
+        while len(found) <= limit and read < budget:
+            # A page's worth at a time: a filter that keeps few reads on in a few Queries, not one
+            # per missing item; what is read past the page's last item is read again by the next.
+            hits, key = self.query_page(pk_value, index=index, ascending=ascending, start=key, sk_between=sk_between,
+                                        limit=min(limit + 1, budget - read))
+            read += len(hits)
+            items = resolve(hits) if resolve is not None and hits else hits
+            for hit, item in zip(hits, items, strict=True):
+                if item is not None and (keep is None or keep(item)):
+                    found.append((item, {k: str(hit[k]) for k in ("pk", "sk", pk_name, sk_name)}))
+            if key is None:
+                break
+        if len(found) > limit:  # more follow: continue after the last item shown
+            found, key = found[:limit], found[limit - 1][1]
+        return [item for item, _ in found], key
+
+    def get_many(self, keys: Sequence[Mapping[str, str]], *, consistent: bool = False) -> list[dict[str, Any] | None]:
+        """The items of `keys` in their order (None for a missing one), by BatchGetItem in chunks of
+        100, unprocessed keys sent again until answered."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        unique = list(dict.fromkeys((str(k["pk"]), str(k["sk"])) for k in keys))
+        for at in range(0, len(unique), _BATCH_GET):
+            pending: dict[str, Any] = {self.name: {"Keys": [{"pk": {"S": pk}, "sk": {"S": sk}}
+                                                           for pk, sk in unique[at:at + _BATCH_GET]],
+                                                  "ConsistentRead": consistent}}
+            while pending:
+                resp = self._call("batch_get_item", RequestItems=pending)
+                for raw in resp.get("Responses", {}).get(self.name, []):
+                    item = from_dynamo(raw)
+                    found[(item["pk"], item["sk"])] = item
+                pending = resp.get("UnprocessedKeys") or {}
+        return [found.get((str(k["pk"]), str(k["sk"]))) for k in keys]
 
     # -- writes ------------------------------------------------------------------------------
     def put(self, item: Mapping[str, Any]) -> None:

@@ -52,31 +52,30 @@ def _ticket_people(t: Mapping[str, Any], catalog: Any) -> list[str | None]:
     return [t.get("reporter"), t.get("assignee"), *(t.get("cc") or ()), *crew]
 
 
-def _cursor(team: int, key: Mapping[str, str] | None) -> str:
-    import base64
-    import json
+_CURSOR_SCOPE = "console|tickets"
 
-    return base64.urlsafe_b64encode(json.dumps({"t": team, "k": key}, separators=(",", ":")).encode()).decode()
+
+def _cursor(team: int, key: Mapping[str, str] | None) -> str:
+    from wecom_oa.paging import pack
+
+    return pack({**(key or {}), "~t": str(team)}, _CURSOR_SCOPE)
 
 
 def _uncursor(cursor: str | None, teams: int) -> tuple[int, dict[str, str] | None]:
     """(team index, index key) a `_cursor` made; the first page for anything else."""
-    import base64
-    import binascii
-    import json
+    from wecom_oa.errors import InvalidInput
+    from wecom_oa.paging import unpack
 
     if not cursor:
         return 0, None
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error):
+        key = unpack(cursor, _CURSOR_SCOPE)
+    except InvalidInput:
         return 0, None
-    team, key = (data.get("t"), data.get("k")) if isinstance(data, dict) else (None, None)
-    if not isinstance(team, int) or not 0 <= team < teams:
+    team = key.pop("~t", "")
+    if not team.isdigit() or not 0 <= int(team) < teams:
         return 0, None
-    if key is not None and not (isinstance(key, dict) and all(isinstance(v, str) for v in key.values())):
-        return 0, None
-    return team, key
+    return int(team), key or None
 
 
 def ticket_list(scope: Scope, *, team: str | None, status: str | None, priority: str | None,

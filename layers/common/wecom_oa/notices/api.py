@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from wecom_oa.http import ERRORS, created, created_doc
-from wecom_oa.notices.models import LIST_LIMIT_MAX, MONTH_PATTERN, NoticeRequest
+from wecom_oa.notices.models import MONTH_PATTERN, NoticeRequest
+from wecom_oa.paging import PAGE_LIMIT_DEFAULT, PageCursor, PageLimit
 
 router = Router()
 TAG = ["notices"]
@@ -38,8 +39,8 @@ def get_notice(id: NoticeId) -> dict[str, Any]:
 @router.get("/notices", tags=TAG, summary="The notices of a month, newest first", responses=ERRORS)
 def list_notices(
     month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="`YYYY-MM`, company time; default: this month")] = None,
-    limit: Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX, description="notices per page")] = 20,
-    cursor: Annotated[str | None, Query(max_length=1000, description="`next_cursor` of the previous page")] = None,
+    limit: PageLimit = PAGE_LIMIT_DEFAULT,
+    cursor: PageCursor = None,
 ) -> dict[str, Any]:
     from wecom_oa.notices import service
 

@@ -20,7 +20,6 @@ from pydantic import ConfigDict, Field, model_validator
 from wecom_oa.errors import InputLimitExceeded
 from wecom_oa.validation import Model
 
-LIST_LIMIT_MAX = 100
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 

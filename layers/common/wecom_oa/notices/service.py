@@ -291,14 +291,16 @@ def list_month(month: str | None, limit: int, cursor: str | None) -> dict[str, A
     """GET /notices: the notices published in `month` (default: this one, company time), newest
     first, `limit` per page with an opaque `next_cursor`; each with its acknowledgement counts
     (from the notice's own counters)."""
-    from wecom_oa.api import decode_cursor, encode_cursor
+    from wecom_oa.notices.store import LIST_PREFIX
     from wecom_oa.notices.store import list_month as current_month
+    from wecom_oa.paging import decode_cursor, encode_cursor
 
     month = month or current_month(get_clock().now(), ZoneInfo(get_settings().default_timezone))
-    items, last = repository().list_page(month, limit, decode_cursor(cursor, f"NOTICELIST#{month}"))
+    scope = f"notices|{month}"
+    items, last = repository().list_page(month, limit, decode_cursor(cursor, f"{LIST_PREFIX}{month}", scope))
     notices = [{**{k: (meta.get("notice") or {}).get(k) for k in ("id", "title", "sender", "created_at", "ack_deadline")},
                 **_counts(meta)} for meta in items]
-    return {"month": month, "notices": notices, "next_cursor": encode_cursor(last)}
+    return {"month": month, "notices": notices, "count": len(notices), "next_cursor": encode_cursor(last, scope)}
 
 
 def _counts(meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -151,11 +151,9 @@ class NoticeRepository:
     def list_page(self, month: str, limit: int, start: Mapping[str, str] | None
                   ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
         """One page of the notices created in `month` (`2026-05`), newest first: their META items (the
-        lookup index holds keys only, so one read per listed notice: reads ∝ the page)."""
-        keys, last = self.table.query_page(f"{LIST_PREFIX}{month}", index=GSI_LOOKUP, ascending=False, limit=limit,
-                                           start=start)
-        items = [self.table.get({"pk": k["pk"], "sk": k["sk"]}) for k in keys]
-        return [i for i in items if i is not None], last
+        lookup index holds keys only: one BatchGetItem per page, `limit` + 1 entries read)."""
+        return self.table.list_page(f"{LIST_PREFIX}{month}", index=GSI_LOOKUP, ascending=False, limit=limit,
+                                    start=start, resolve=lambda hits: self.table.get_many(hits, consistent=True))
 
     def get(self, notice_id: str) -> tuple[Notice, dict[str, Any]]:
         """The notice and its META item. Raises NotFound."""

@@ -1,16 +1,17 @@
 """HTTP routes of tasks (待办): create one (idempotent by `external_id`), read one, mark it done,
-list a project group's open tasks. The service is imported on the first request."""
+list a project group's tasks by status, a page at a time. The service is imported on the first request."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from wecom_oa.http import ERRORS, created, created_doc, ok_doc
-from wecom_oa.tasks.models import CreateTaskRequest, DoneRequest, TaskList, TaskView
+from wecom_oa.paging import PAGE_LIMIT_DEFAULT, PageCursor, PageLimit
+from wecom_oa.tasks.models import CreateTaskRequest, DoneRequest, TaskList, TaskStatus, TaskView
 
 router = Router()
 TAG = ["tasks"]
@@ -42,11 +43,15 @@ def done(id: TaskId, body: Annotated[DoneRequest | None, Body()] = None) -> dict
     return service.done_by(id, body)
 
 
-@router.get("/tasks", tags=TAG, summary="A project group's open tasks", responses={**ok_doc(TaskList), **ERRORS})
+@router.get("/tasks", tags=TAG, summary="A project group's tasks in one status, a page at a time",
+            responses={**ok_doc(TaskList), **ERRORS})
 def list_tasks(
     group: Annotated[str, Query(min_length=1, max_length=64, description="project group id (digests.yaml)")],
-    status: Annotated[Literal["open"], Query(description="only open tasks are listed")] = "open",
+    status: Annotated[TaskStatus, Query(description="`open` (earliest due first), `done` or `cancelled` "
+                                                    "(most recently closed first)")] = "open",
+    limit: PageLimit = PAGE_LIMIT_DEFAULT,
+    cursor: PageCursor = None,
 ) -> dict[str, Any]:
     from wecom_oa.tasks import service
 
-    return service.list_open(group)
+    return service.list_page(group, status, limit, cursor)

@@ -3,7 +3,7 @@
 - `POST /tasks` takes `CreateTaskRequest` → 201 `TaskView` (200 with the existing task when its
   `external_id` was seen before).
 - `POST /tasks/{id}/done` takes `DoneRequest` (body optional) → 200 `TaskView`.
-- `GET /tasks?group=&status=open` → 200 `TaskList`.
+- `GET /tasks?group=&status=&limit=&cursor=` → 200 `TaskList`, one page (`wecom_oa.paging`).
 
 Failures (mapped once by `wecom_oa.http`) name the field in `details`: a `due_at` without a UTC
 offset, unknown keys; an unknown `group` (not in digests.yaml) and an unknown `owner` (not in the
@@ -75,7 +75,10 @@ class TaskView(Model):
 
 
 class TaskList(Model):
+    """One page of a group's tasks in one status; `next_cursor` null: the list ends here."""
+
     group: str
-    status: Literal["open"]
+    status: TaskStatus
     count: int
     items: list[TaskView]
+    next_cursor: str | None = None

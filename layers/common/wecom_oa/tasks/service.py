@@ -320,7 +320,16 @@ def done_by(task_id: str, body: DoneRequest | None) -> dict[str, Any]:
     return done(task_id, by)
 
 
-def list_open(group: str) -> dict[str, Any]:
+def list_page(group: str, status: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """GET /tasks: one page of a project group's tasks in `status` (open: earliest due first;
+    done, cancelled: most recently closed first) with `next_cursor`."""
+    from wecom_oa.paging import decode_cursor, encode_cursor
+    from wecom_oa.tasks.store import OPEN_KIND, closed_partition
+
     require_group(group)
-    items = [view(i) for i in repo().list_open(group)]
-    return TaskList(group=group, status="open", count=len(items), items=items).model_dump(mode="json")
+    partition = f"OPEN#{OPEN_KIND}#{group}" if status == "open" else closed_partition(group, status)
+    scope = f"tasks|{group}|{status}"
+    items, last = repo().list_page(group, status, limit, decode_cursor(cursor, partition, scope))
+    views = [view(i) for i in items]
+    return TaskList(group=group, status=status, count=len(views), items=views,
+                    next_cursor=encode_cursor(last, scope)).model_dump(mode="json")

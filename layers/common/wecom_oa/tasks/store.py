@@ -8,15 +8,17 @@ Guarantees
 - Open tasks carry the sparse gsi1 keys `OPEN#TASK#{group}` / `{due UTC Z}#{id}` (no due date sorts
   last); `close` removes them in the same conditional write that leaves `open`, so a task is closed
   once and the daily summary (which reads only gsi1) stops showing it.
+- A closed task carries the gsi3 keys `TASKS#{group}#{status}` / `{closed UTC}#{id}` (set in that
+  same write): `GET /tasks?status=done` reads a page of them, most recently closed first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from wecom_oa.aws.dynamo import GSI_OPEN, DynamoTable, Keys
+from wecom_oa.aws.dynamo import GSI_LIST, GSI_OPEN, DynamoTable, Keys
 from wecom_oa.clock import utc_iso
 from wecom_oa.errors import Conflict, NotFound
 
@@ -27,6 +29,11 @@ NO_DEADLINE = "9999-12-31T23:59:59Z"
 
 def open_keys(group: str, due: datetime | None, task_id: str) -> dict[str, str]:
     return Keys.open_index(OPEN_KIND, group, utc_iso(due) if due else NO_DEADLINE, task_id)
+
+
+def closed_partition(group: str, status: str) -> str:
+    """gsi3 partition of a group's tasks closed as `status` (done, cancelled)."""
+    return f"TASKS#{group}#{status}"
 
 
 class TaskRepository:
@@ -53,7 +60,12 @@ class TaskRepository:
     def close(self, task_id: str, status: str, by: str | None, at: datetime) -> dict[str, Any] | None:
         """open → `status` (done / cancelled) once, recording `{status}_at` and `{status}_by`, and
         out of the open index. Returns the closed item, or None when it was not open (or absent)."""
-        fields: dict[str, Any] = {"status": status, f"{status}_at": at.isoformat()}
+        current = self.find(task_id)
+        if current is None or current.get("status") != "open":
+            return None
+        fields: dict[str, Any] = {"status": status, f"{status}_at": at.isoformat(),
+                                  "gsi3pk": closed_partition(current["group"], status),
+                                  "gsi3sk": f"{at.astimezone(UTC).isoformat()}#{task_id}"}
         if by:
             fields[f"{status}_by"] = by
         try:
@@ -63,11 +75,31 @@ class TaskRepository:
         except Conflict:
             return None
 
+    def backfill_closed(self, item: Mapping[str, Any]) -> bool:
+        """Give a task closed before the closed lists existed its gsi3 keys (what `close` writes
+        now); False when it has them, is open, or lacks its closing time."""
+        status = item.get("status")
+        closed_at = item.get(f"{status}_at")
+        if item.get("gsi3sk") or status not in ("done", "cancelled") or not closed_at or not item.get("group"):
+            return False
+        self.table.update(Keys.task(item["id"]), set_fields={
+            "gsi3pk": closed_partition(item["group"], status),
+            "gsi3sk": f"{datetime.fromisoformat(closed_at).astimezone(UTC).isoformat()}#{item['id']}"})
+        return True
+
     def mark_notified(self, task_id: str, at: datetime) -> None:
         self.table.update(Keys.task(task_id), set_fields={"notified_at": at.isoformat()})
 
-    def list_open(self, group: str) -> list[dict[str, Any]]:
-        """Open tasks of `group`, earliest due first, from the sparse open index only (projection
-        ALL). The index is eventually consistent: a task closed a moment ago is filtered out."""
-        pk = Keys.open_index(OPEN_KIND, group, "", "")["gsi1pk"]
-        return [item for item in self.table.query(pk, index=GSI_OPEN) if item.get("status") == "open"]
+    def list_page(self, group: str, status: str, limit: int, start: Mapping[str, str] | None
+                  ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """One page of `group`'s tasks in `status`: open ones earliest due first from the open index
+        (projection ALL), closed ones most recently closed first from gsi3 (keys only, read by key);
+        `limit` + 1 index entries read at most. The indexes are eventually consistent: a task whose
+        status moved a moment ago is left out."""
+        if status == "open":
+            return self.table.list_page(Keys.open_index(OPEN_KIND, group, "", "")["gsi1pk"], index=GSI_OPEN,
+                                        ascending=True, limit=limit, start=start,
+                                        keep=lambda item: item.get("status") == "open")
+        return self.table.list_page(closed_partition(group, status), index=GSI_LIST, ascending=False, limit=limit,
+                                    start=start, resolve=lambda hits: self.table.get_many(hits),
+                                    keep=lambda item: item.get("status") == status)
