@@ -1,6 +1,8 @@
 """Two approvers of an `any` (或签) stage click at the same instant, in two concurrent worker
 invocations that both read the stage as open: exactly one decides it and exactly one
-SendTaskSuccess is sent."""
+SendTaskSuccess is sent. The same for a 会签 (all) stage, where each write alone would see the other
+pending: the stage is decided once, not never. And a click on a card whose stage wait has not stored
+its token yet: arming the wait resumes it, once."""
 
 from __future__ import annotations
 
@@ -9,7 +11,14 @@ import threading
 from local import motoshim
 from local.stack import REGION
 from tests.integration.approvals import helpers
-from tests.integration.approvals.helpers import card_for, cards_for, execution_status, final, submit, wait_until
+from tests.integration.approvals.helpers import (
+    card_for,
+    cards_for,
+    execution_status,
+    final,
+    submit,
+    wait_until,
+)
 
 app = helpers.app  # fixture shared with tests/integration/approvals
 
