@@ -5,12 +5,21 @@ Lifecycle: `submit` evaluates the active rule set once (the decision, rule set v
 and input snapshot are stored with the approval). auto_reject is final at submit: the applicant gets
 the suggestion and no execution starts. route and auto_approve start the execution
 `approval-{id}` (deterministic name), which walks the stages (`next_stage` → cards with a task token
-→ click or `stage_timeout`) and ends with `finalize` → EventBridge → notifier `approval_outcome`.
+→ click or `stage_timeout`) and ends with `finalize` (which also tells the outcome: cards, applicant,
+handover) → EventBridge.
 
 Stage state lives in the approval item (`stages["n"]`: status pending|open|approved|rejected|
-skipped, round, round_approvers, reminders, escalations). Every move is a conditional write, so a
-Lambda retry, a late click or a click racing a timeout changes nothing twice, and SendTaskSuccess
-is sent once per stage (after the winning open → decided transition).
+skipped, round, round_approvers, reminders, escalations, decisions userid → decision). Every move is
+a conditional write, so a Lambda retry, a late click or a click racing a timeout changes nothing
+twice, and SendTaskSuccess is sent once per stage (after the winning open → decided transition).
+
+The click path (budget: 3 invocations, 8 DynamoDB calls; bench/bench_click_path.py): the callback
+stores and enqueues; the worker reads the card and the approval once each and writes one
+transaction (`_record_click`) holding the decision, the stage's outcome and either the next stage
+opened with its card registered or the approval's final status; it resumes the wait with the next
+step, updates the decided card and sends the next card itself. The execution then goes straight to
+that stage's wait, whose notifier task only stores its token on the card (`notifier._arm_card`), or
+to `finalize`.
 
 Timeouts (per stage, from the rule set): `remind` re-sends cards (a new round) up to
 max_reminders times, then escalates once to the pending approvers' leaders; `escalate` escalates
