@@ -775,7 +775,7 @@ def _record_click(a: dict[str, Any], card: dict[str, Any], userid: str, decision
             if other != task_id:  # another card of the round (sequential): closed the usual way
                 cards.close_card(other, outcome)
                 notifier.close_card_for(decided, other, outcome, userid)
-    except OAError:  # the decision stands; the final update retries the cards left live
+    except OAError:  # the decision stands; a transient failure was queued by the sender, this one is logged
         logger.exception("stage cards not updated", extra=log)
     if opening is not None:
         try:
