@@ -51,7 +51,7 @@ MANAGED_POLICIES: dict[str, list[str]] = {
 }
 _DYNAMO_TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                     "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
-# The partition key attribute of AppTable and of IdempotencyTable: what `dynamodb:LeadingKeys` sees.
+# The partition key attribute of AppTable (and `id`, as other tables name it): what `dynamodb:LeadingKeys` sees.
 PARTITION_KEYS = ("pk", "id")
 
 
@@ -533,7 +533,7 @@ def test_given_the_asl_service_integrations_then_each_state_machine_role_allows_
 
 
 def test_given_a_role_granting_a_table_then_only_that_table_matches() -> None:
-    """The matcher itself: a grant on AppTable does not cover IdempotencyTable or another action."""
+    """The matcher itself: a grant on AppTable does not cover another table or another action."""
     stmt = Statement(("dynamodb:GetItem", "dynamodb:Query"), (_arn("dynamodb", "table/app"), _arn("dynamodb", "table/app/index/*")))
     assert stmt.allows("dynamodb:GetItem", _arn("dynamodb", "table/app"))
     assert stmt.allows("dynamodb:query", _arn("dynamodb", "table/app/index/gsi1"))

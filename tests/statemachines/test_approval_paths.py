@@ -144,3 +144,31 @@ def test_given_approved_leave_then_eventbridge_event_and_handover_reminders(app)
     for colleague in ("lisi", "sunxiaomei"):
         reminders = wait_until(lambda c=colleague: seen_by(app, c, "待办"), what="handover")  # a card or a text
         assert "张三" in reminders[0] and "2026-03-05" in reminders[0]
+
+
+def _states_entered(app, approval_id: str) -> list[str]:
+    sfn = app.stack.client("stepfunctions")
+    arn = app.stack.physical["ApprovalStateMachine"]["Ref"]
+    run = next(e for e in sfn.list_executions(stateMachineArn=arn)["executions"]
+               if e["name"] == f"approval-{approval_id}")
+    events = sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+
+
+def test_given_two_stages_when_each_is_approved_by_click_then_the_decision_leads_straight_to_the_next_wait(
+        app) -> None:
+    # Given a two-stage expense
+    a = submit(app, "expense", "zhangsan", {"amount": 3000, "reason": "展会物料"})
+
+    # When each stage is approved on its card
+    app.click("qianjin", card_for(app, a["id"], "qianjin")["task_id"], "approve")
+    app.click("wangjianguo", card_for(app, a["id"], "wangjianguo")["task_id"], "approve")
+    assert final(app, a["id"])["status"] == "approved"
+
+    # Then the click that decided stage 1 opened stage 2 (no NextStage in between), the last one went
+    # to Finalize, which told the outcome itself; stage 2's card went out once and the applicant was told once
+    assert _states_entered(app, a["id"]) == [
+        "Evaluate", "RouteOutcome", "NextStage", "StagesLeft", "AwaitDecision", "StageDecided",
+        "AwaitDecision", "StageDecided", "Finalize", "PublishOutcome", "Done"]
+    assert len(cards_for(app, a["id"], "wangjianguo")) == 1
+    assert len([t for t in texts_to(app, "zhangsan") if a["id"] in t and "已通过" in t]) == 1

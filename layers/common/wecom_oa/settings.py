@@ -54,7 +54,6 @@ class Settings(Model):
     service_name: str = Field("wecom-oa", alias="POWERTOOLS_SERVICE_NAME")
 
     table_name: str = Field("wecom-oa", alias="TABLE_NAME")
-    idempotency_table_name: str = Field("wecom-oa-idempotency", alias="IDEMPOTENCY_TABLE_NAME")
     events_queue_url: str | None = Field(None, alias="EVENTS_QUEUE_URL")
     event_bus_name: str = Field("default", alias="EVENT_BUS_NAME")
     approval_state_machine_arn: str | None = Field(None, alias="APPROVAL_STATE_MACHINE_ARN")

@@ -130,6 +130,7 @@ class StageStep(Model):
     round: int
     timeout_seconds: int = Field(ge=60)
     next: Literal["wait", "continue", "finish"]
+    card: str | None = None  # a stage a click opened: the card it registered and sent (its wait arms it)
 
 
 class FinalEvent(Model):
@@ -150,6 +151,7 @@ class StageCardsTask(_In):
     stage: int = Field(ge=1)
     round: int = Field(ge=1)
     task_token: str = Field(min_length=1)
+    card: str | None = None  # the stage's card is out already (sent by the click that opened it): arm it
 
 
 class OutcomeTask(_In):

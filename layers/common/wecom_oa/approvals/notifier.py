@@ -47,6 +47,10 @@ def _fields(a: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def stage_cards(task: StageCardsTask) -> dict[str, Any]:
+    """A stage's wait begins: send its cards with the wait's token, or, when the click that opened
+    the stage already sent its card (`task.card`), give that card the token."""
+    if task.card:
+        return _arm_card(task)
     a = approvals.repo().get(task.approval_id)
     st = (a.get("stages") or {})[str(task.stage)]
     if st["status"] in ("approved", "rejected"):
@@ -59,7 +63,21 @@ def stage_cards(task: StageCardsTask) -> dict[str, Any]:
         recipients = [nxt] if nxt else []
     else:
         recipients = approvals._pending_approvers(task.approval_id, st)
-    return {"sent": send_stage_card(task.approval_id, task.stage, task.round, task.task_token, recipients)}
+    return {"sent": send_stage_card(task.approval_id, task.stage, task.round, task.task_token, recipients, a=a)}
+
+
+def _arm_card(task: StageCardsTask) -> dict[str, Any]:
+    """Store the wait's token on the card the deciding click registered and sent. A click that came
+    first closed the card without a token to resume (its transaction required none), so the wait
+    resumes here: the card record is the one item both write, which decides who resumes it."""
+    assert task.card is not None
+    card = cards.attach_token(task.card, task.task_token)
+    if card.get("status") == "closed":
+        logger.info("stage decided before its wait was armed: resumed", extra={"approval_id": task.approval_id,
+                                                                                "stage": task.stage})
+        approvals._send_task_success(task.task_token, {"outcome": card.get("outcome"), "by": None},
+                                     {"approval_id": task.approval_id, "stage": task.stage})
+    return {"sent": 0}
 
 
 def _page(approval_id: str) -> str | None:
@@ -68,11 +86,13 @@ def _page(approval_id: str) -> str | None:
     return page_url("approval", approval_id)
 
 
-def send_stage_card(approval_id: str, stage: int, round_: int, token: str, recipients: list[str]) -> int:
-    """Register then send one stage card to `recipients`; returns 1 if sent now, 0 if already sent."""
+def send_stage_card(approval_id: str, stage: int, round_: int, token: str | None, recipients: list[str], *,
+                    a: dict[str, Any] | None = None) -> int:
+    """Register then send one stage card to `recipients`; returns 1 if sent now, 0 if already sent.
+    `a`: the approval item when the caller has just read it."""
     if not recipients:
         return 0
-    a = approvals.repo().get(approval_id)
+    a = a if a is not None else approvals.repo().get(approval_id)
     same_round = {t: c for t, c in (a.get("cards") or {}).items()
                   if int(c["stage"]) == stage and int(c["round"]) == round_}
     sent = [t for t, c in same_round.items() if c["recipients"] == recipients]
@@ -86,6 +106,19 @@ def send_stage_card(approval_id: str, stage: int, round_: int, token: str, recip
                             recipients=recipients, task_token=token)
     except AlreadyExists:  # registered, then failed before it was recorded as sent: send now
         app_table().update(Keys.card_task(task_id), set_fields={"task_token": token})
+    _deliver_stage_card(a, stage, task_id, recipients)
+    approvals.repo().add_card(approval_id, task_id, {"stage": stage, "round": round_, "recipients": recipients})
+    return 1
+
+
+def send_registered_stage_card(a: dict[str, Any], stage: int, round_: int, task_id: str, recipients: list[str]) -> None:
+    """Send the card a deciding click registered for the stage it opened (in the approval's `cards`
+    already; its wait's token comes when the wait begins, `_arm_card`)."""
+    _deliver_stage_card(a, stage, task_id, recipients)
+
+
+def _deliver_stage_card(a: dict[str, Any], stage: int, task_id: str, recipients: list[str]) -> None:
+    approval_id = a["id"]
     st = a["stages"][str(stage)]
     flags = [f["message"] for f in a.get("findings") or [] if f.get("severity") == "flag"]
     card = builder().approval_card(
@@ -104,8 +137,6 @@ def send_stage_card(approval_id: str, stage: int, round_: int, token: str, recip
     else:
         if result.response_code:
             cards.remember_response_code(task_id, SEND_CODE, result.response_code)
-    approvals.repo().add_card(approval_id, task_id, {"stage": stage, "round": round_, "recipients": recipients})
-    return 1
 
 
 def _when(iso: str) -> Any:
@@ -115,11 +146,19 @@ def _when(iso: str) -> Any:
 
 
 def outcome(task: OutcomeTask) -> dict[str, Any]:
-    a = approvals.repo().get(task.approval_id)
+    """The `approval_outcome` task of executions started before `finalize` told the outcome itself."""
+    return outcome_of(approvals.repo().get(task.approval_id))
+
+
+def outcome_of(a: dict[str, Any]) -> dict[str, Any]:
+    """The final approval `a` told: every card still live shows the outcome (a card its stage's
+    deciding click closed is marked `closed` in `cards` and has had its final update), the applicant
+    learns it, an approved leave's handover colleagues get their to-dos, workflows start."""
     approved = a["status"] == "approved"
     by = a.get("decided_by") or approvals.SYSTEM
     by_name = display_name(by)
-    updated = sum(_finalize_card(a, task_id, info, approved, by_name) for task_id, info in (a.get("cards") or {}).items())
+    updated = sum(_finalize_card(a, task_id, info, approved, by_name)
+                  for task_id, info in (a.get("cards") or {}).items() if not info.get("closed"))
     t = approvals.texts()
     key = "approved" if approved else "rejected"
     reason = None if approved else _rejection_reason(a)
@@ -149,23 +188,19 @@ def _rejection_reason(a: dict[str, Any]) -> str | None:
     return None
 
 
-def close_stage_cards(a: dict[str, Any], stage: int, round_: int, outcome: str, by: str) -> int:
-    """A decided stage's cards show the decision to every recipient at once (the other approvers
-    of an 或签 stage, the rest of a 会签): nobody keeps live buttons for a step that is over.
-    Returns how many card updates were made."""
-    by_name = display_name(by)
-    return sum(_finalize_card(a, task_id, info, outcome == "approved", by_name)
-               for task_id, info in (a.get("cards") or {}).items()
-               if int(info["stage"]) == stage and int(info["round"]) == round_)
-
-
-def answer_late_click(a: dict[str, Any], task_id: str, userid: str, st: dict[str, Any]) -> None:
+def answer_late_click(a: dict[str, Any], task_id: str, userid: str, st: dict[str, Any], *,
+                      code: str | None = None) -> None:
     """Someone clicked a card whose step was already decided: their card shows the decision (their
-    click brought a fresh response code) and they are told their click changed nothing."""
+    click brought a fresh response code: `code`, else the one stored for them) and they are told
+    their click changed nothing."""
     decided_by = st.get("decided_by") or a.get("decided_by") or approvals.SYSTEM
     approved = (st.get("status") or a.get("status")) == "approved"
-    info = (a.get("cards") or {}).get(task_id) or {"recipients": [userid]}
-    _finalize_card(a, task_id, {**info, "recipients": [userid]}, approved, display_name(decided_by), once=False)
+    by_name = display_name(decided_by)
+    if code:
+        _update_card(a, task_id, [userid], {userid: code}, approved, by_name)
+    else:
+        info = (a.get("cards") or {}).get(task_id) or {"recipients": [userid]}
+        _finalize_card(a, task_id, {**info, "recipients": [userid]}, approved, by_name, once=False)
     t = approvals.texts()
     words = builder().t.approval_final
     decision = words.approved if approved else words.rejected
@@ -183,6 +218,39 @@ def display_name(userid: str) -> str:
         return userid
 
 
+def show_decision(a: dict[str, Any], task_id: str, recipients: list[str], codes: dict[str, str], outcome: str,
+                  by: str) -> int:
+    """The card a click decided shows the decision to every recipient, with the codes the click's
+    transaction took off the card (`codes`: userid or SEND_CODE → code; the click's own among them).
+    Its final update was claimed by that transaction. Returns how many updates were made."""
+    return _update_card(a, task_id, recipients, codes, outcome == "approved", display_name(by))
+
+
+def close_card_for(a: dict[str, Any], task_id: str, outcome: str, by: str) -> int:
+    """Another card of a decided round shows the decision (its final update claimed here)."""
+    info = (a.get("cards") or {}).get(task_id) or {"recipients": []}
+    return _finalize_card(a, task_id, info, outcome == "approved", display_name(by))
+
+
+def _update_card(a: dict[str, Any], task_id: str, recipients: list[str], codes: dict[str, str], approved: bool,
+                 by_name: str) -> int:
+    card = _final_card(a, task_id, approved, by_name)
+    client = wiring.sender()
+    mine = [u for u in recipients if codes.get(u)]
+    updates = sum(_update(client, codes[u], [u], card, task_id) for u in mine)
+    rest = [u for u in recipients if u not in mine]
+    if rest and codes.get(SEND_CODE):
+        updates += _update(client, codes[SEND_CODE], rest, card, task_id)
+    return updates
+
+
+def _final_card(a: dict[str, Any], task_id: str, approved: bool, by_name: str) -> dict[str, Any]:
+    return builder().approval_final_card(
+        task_id=task_id, approval_id=a["id"], type_name=approvals.type_name(a["type"]),
+        applicant_name=a.get("applicant_name") or a["applicant"], approved=approved, by_name=by_name,
+        decided_at=_when(a.get("decided_at") or get_clock().now().isoformat()), fields=_fields(a))
+
+
 def _finalize_card(a: dict[str, Any], task_id: str, info: dict[str, Any], approved: bool, by_name: str, *,
                    once: bool = True) -> int:
     """Update one card for every recipient: a clicker's own code first, the send code for the rest.
@@ -191,10 +259,7 @@ def _finalize_card(a: dict[str, Any], task_id: str, info: dict[str, Any], approv
     made; the update itself is durable (the sender re-attempts it)."""
     if once and not cards.claim_final_update(task_id):
         return 0
-    card = builder().approval_final_card(
-        task_id=task_id, approval_id=a["id"], type_name=approvals.type_name(a["type"]),
-        applicant_name=a.get("applicant_name") or a["applicant"], approved=approved, by_name=by_name,
-        decided_at=_when(a.get("decided_at") or get_clock().now().isoformat()), fields=_fields(a))
+    card = _final_card(a, task_id, approved, by_name)
     client = wiring.sender()
     rest, updates = [], 0
     for userid in info["recipients"]:

@@ -5,12 +5,21 @@ Lifecycle: `submit` evaluates the active rule set once (the decision, rule set v
 and input snapshot are stored with the approval). auto_reject is final at submit: the applicant gets
 the suggestion and no execution starts. route and auto_approve start the execution
 `approval-{id}` (deterministic name), which walks the stages (`next_stage` → cards with a task token
-→ click or `stage_timeout`) and ends with `finalize` → EventBridge → notifier `approval_outcome`.
+→ click or `stage_timeout`) and ends with `finalize` (which also tells the outcome: cards, applicant,
+handover) → EventBridge.
 
 Stage state lives in the approval item (`stages["n"]`: status pending|open|approved|rejected|
-skipped, round, round_approvers, reminders, escalations). Every move is a conditional write, so a
-Lambda retry, a late click or a click racing a timeout changes nothing twice, and SendTaskSuccess
-is sent once per stage (after the winning open → decided transition).
+skipped, round, round_approvers, reminders, escalations, decisions userid → decision). Every move is
+a conditional write, so a Lambda retry, a late click or a click racing a timeout changes nothing
+twice, and SendTaskSuccess is sent once per stage (after the winning open → decided transition).
+
+The click path (budget: 3 invocations, 8 DynamoDB calls; bench/bench_click_path.py): the callback
+stores and enqueues; the worker reads the card and the approval once each and writes one
+transaction (`_record_click`) holding the decision, the stage's outcome and either the next stage
+opened with its card registered or the approval's final status; it resumes the wait with the next
+step, updates the decided card and sends the next card itself. The execution then goes straight to
+that stage's wait, whose notifier task only stores its token on the card (`notifier._arm_card`), or
+to `finalize`.
 
 Timeouts (per stage, from the rule set): `remind` re-sends cards (a new round) up to
 max_reminders times, then escalates once to the pending approvers' leaders; `escalate` escalates
@@ -279,7 +288,7 @@ def _waiting_on(approvers: list[str], st: dict[str, Any]) -> tuple[dict[str, Any
 
 def _stage_state(stage: rules.ResolvedStage) -> dict[str, Any]:
     return {**stage.model_dump(mode="json"), "status": "skipped" if stage.skipped or not stage.approvers else "pending",
-            "round": 0, "round_approvers": list(stage.approvers), "reminders": 0, "escalations": 0}
+            "round": 0, "round_approvers": list(stage.approvers), "reminders": 0, "escalations": 0, "decisions": {}}
 
 
 def _tell_applicant_auto_rejected(item: dict[str, Any]) -> None:
@@ -368,20 +377,31 @@ def next_stage(approval_id: str) -> StageStep:
             return _step(states[current])
         if current and states[current]["status"] == "rejected":
             return StageStep(done=True, stage=current, round=1, timeout_seconds=MIN_TIMEOUT, next="finish")
-        following = [(i, s) for i, s in states.items() if i > current and s["status"] == "pending"]
-        if not following:
+        opening = _opening(a, current)
+        if opening is None:
             return StageStep(done=True, stage=current, round=1, timeout_seconds=MIN_TIMEOUT, next="continue")
-        index, st = following[0]
-        owner, stale = _waiting_on(list(st["round_approvers"]), st)
+        index, st, fields, stale = opening
         try:
-            store.update(approval_id, {"current_stage": index, ("stages", str(index), "status"): "open",
-                                       ("stages", str(index), "round"): 1,
-                                       ("stages", str(index), "opened_at"): get_clock().now().isoformat(), **owner},
+            store.update(approval_id, {"current_stage": index, **fields},
                          condition="current_stage = :c", values={":c": current}, remove=stale)
         except Conflict:
             continue  # a concurrent retry moved first; read again
         return _step({**st, "round": 1})
     raise Conflict(f"approval {approval_id}: stage could not be opened (concurrent updates)")
+
+
+def _opening(a: dict[str, Any], after: int) -> tuple[int, dict[str, Any], dict[Any, Any], tuple[str, ...]] | None:
+    """The first pending stage after stage `after` and the fields that open it (round 1, no
+    decisions yet, whom the daily summary names), or None when no stage is left."""
+    following = [(i, s) for i, s in _stages(a) if i > after and s["status"] == "pending"]
+    if not following:
+        return None
+    index, st = following[0]
+    owner, stale = _waiting_on(list(st["round_approvers"]), st)
+    key = str(index)
+    fields = {("stages", key, "status"): "open", ("stages", key, "round"): 1,
+              ("stages", key, "opened_at"): get_clock().now().isoformat(), ("stages", key, "decisions"): {}, **owner}
+    return index, st, fields, stale
 
 
 def stage_timeout(approval_id: str, stage: int, round_: int) -> StageStep:
@@ -411,8 +431,16 @@ def stage_timeout(approval_id: str, stage: int, round_: int) -> StageStep:
 
 
 def _pending_approvers(approval_id: str, st: dict[str, Any]) -> list[str]:
-    decided = {d["userid"] for d in repo().decisions(approval_id, int(st["index"]))}
+    decided = stage_decisions(approval_id, st)
     return [u for u in st["round_approvers"] if u not in decided]
+
+
+def stage_decisions(approval_id: str, st: dict[str, Any]) -> dict[str, str]:
+    """userid → approved|rejected of the stage so far. The stage state holds them (`decisions`,
+    written with each decision); a stage opened before it did is read from its decision items."""
+    if "decisions" in st:
+        return dict(st["decisions"])
+    return {d["userid"]: d["decision"] for d in repo().decisions(approval_id, int(st["index"]))}
 
 
 def _leaders(userids: list[str], applicant: str) -> list[str]:
@@ -443,6 +471,9 @@ def _decide_stage(approval_id: str, stage: int, outcome: str, by: str, reason: s
 
 
 def finalize(approval_id: str) -> Finalized:
+    """Final status (when the stages left it pending), the budget and the leave booked, then every
+    card, the applicant and the handover told (`notifier.outcome_of`); returns the event the state
+    machine publishes. Each part is once-only, so a retried task repeats nothing."""
     from wecom_oa.approvals.models import Finalized
     from wecom_oa.budgets import service as budgets
 
@@ -452,9 +483,14 @@ def finalize(approval_id: str) -> Finalized:
         decided = [st for _, st in _stages(a) if st["status"] in ("approved", "rejected")]
         rejected = [st for st in decided if st["status"] == "rejected"]
         last = rejected[0] if rejected else (decided[-1] if decided else {})
-        store.finish(approval_id, "rejected" if rejected else "approved",
-                     {"decided_by": last.get("decided_by") or SYSTEM, "decided_at": get_clock().now().isoformat()})
-        a = store.get(approval_id)
+        try:
+            a = store.update(approval_id, {"status": "rejected" if rejected else "approved",
+                                           "decided_by": last.get("decided_by") or SYSTEM,
+                                           "decided_at": get_clock().now().isoformat()},
+                             condition="#s = :p", values={":p": "pending"}, names={"#s": "status"},
+                             remove=("gsi1pk", "gsi1sk"))
+        except Conflict:  # finished meanwhile (a retry of this task, a click's last decision)
+            a = store.get(approval_id)
     if a["status"] not in ("approved", "rejected", "auto_rejected"):
         raise Conflict(f"approval {approval_id} is {a['status']}; it cannot be finalized")
     if a["status"] == "approved":
@@ -463,6 +499,9 @@ def finalize(approval_id: str) -> Finalized:
             from wecom_oa.approvals import leaves
 
             leaves.book_approved(a)
+    from wecom_oa.approvals import notifier
+
+    notifier.outcome_of(a)  # the cards, the applicant, the handover: the same task, the item already read
     detail = {k: a.get(k) for k in ("id", "type", "applicant", "status", "form", "ruleset_version",
                                     "matched_rows", "decided_by", "decided_at")}
     detail_type = "approval.approved" if a["status"] == "approved" else "approval.rejected"
@@ -497,21 +536,29 @@ def stage_outcome(mode: str, round_approvers: list[str], decisions: dict[str, st
 
 
 def on_card_click(card: dict[str, Any], event: Any) -> None:
-    """An approver clicked on a stage card (called by services.cards.on_click): 同意 decides at
-    once; 驳回 first asks the reason (a select card, `on_reason_click`), the stage is rejected then."""
+    """An approver clicked on a stage card (called by services.cards.on_click, with the click's
+    response code: `approval_stage` keeps its own codes): 同意 decides at once; 驳回 first asks the
+    reason (a select card, `on_reason_click`), the stage is rejected then."""
     from wecom_oa.wecom.cards import APPROVE, REJECT
 
+    userid, code = event.from_user_name, event.response_code
     if event.event_key not in (APPROVE, REJECT):
         logger.warning("approval card click with an unknown key ignored",
-                       extra={**_click_log(card, event.from_user_name), "key": event.event_key})
+                       extra={**_click_log(card, userid), "key": event.event_key})
+        cards.remember_response_code(_task_id(card), userid, code)
         return
     if event.event_key == APPROVE:
-        _decide_by_click(card, event.from_user_name, "approved")
+        _decide_by_click(card, userid, "approved", response_code=code)
         return
-    a = _clickable_stage(card, event.from_user_name)
+    cards.remember_response_code(_task_id(card), userid, code)  # the decision comes with the reason card
+    a = _clickable_stage(card, userid)
     if a is None:
         return
-    _send_reason_card(a, card, event.from_user_name)
+    _send_reason_card(a, card, userid)
+
+
+def _task_id(card: dict[str, Any]) -> str:
+    return str(card["pk"]).removeprefix("CARD#")
 
 
 def _click_log(card: dict[str, Any], userid: str) -> dict[str, Any]:
@@ -519,9 +566,10 @@ def _click_log(card: dict[str, Any], userid: str) -> dict[str, Any]:
     return {"approval_id": ref["approval_id"], "stage": int(ref["stage"]), "userid": userid}
 
 
-def _clickable_stage(card: dict[str, Any], userid: str) -> dict[str, Any] | None:
+def _clickable_stage(card: dict[str, Any], userid: str, response_code: str | None = None) -> dict[str, Any] | None:
     """The approval when `userid` may still decide the card's stage; else None (a late click is
-    answered, a click from someone not (or not yet) in line is logged)."""
+    answered, with `response_code` when the click brought one, a click from someone not (or not
+    yet) in line is logged)."""
     ref, log = card["ref"], _click_log(card, userid)
     approval_id, stage, round_ = ref["approval_id"], int(ref["stage"]), int(ref["round"])
     a = repo().get(approval_id)
@@ -530,7 +578,7 @@ def _clickable_stage(card: dict[str, Any], userid: str) -> dict[str, Any] | None
         logger.info("late approval click answered (stage decided or a new round started)", extra=log)
         from wecom_oa.approvals import notifier
 
-        notifier.answer_late_click(a, card["pk"].removeprefix("CARD#"), userid, st)
+        notifier.answer_late_click(a, _task_id(card), userid, st, code=response_code)
         return None
     if userid == a.get("applicant"):  # routes never make the applicant an approver; a stale card neither
         logger.warning("approval click by the applicant on their own request ignored", extra=log)
@@ -559,42 +607,179 @@ def decide_on_web(approval_id: str, userid: str, decision: str, reason: str | No
     return _decide_by_click(card, userid, decision, reason)
 
 
-def _decide_by_click(card: dict[str, Any], userid: str, decision: str, reason: str | None = None) -> bool:
+CLICK_ATTEMPTS = 5
+
+
+def _decide_by_click(card: dict[str, Any], userid: str, decision: str, reason: str | None = None,
+                     response_code: str | None = None) -> bool:
     """Record `userid`'s decision on the stage card `card` and decide the stage when it is due.
-    True when this call recorded the decision."""
-    a = _clickable_stage(card, userid)
-    if a is None:
+    True when this call recorded the decision. A concurrent decision on the same stage (another
+    approver, the timeout, a web decision) makes the write fail; the approval is read again and the
+    click re-judged, so nothing is decided twice and no decision is lost."""
+    a = _clickable_stage(card, userid, response_code)
+    for _ in range(CLICK_ATTEMPTS):
+        if a is None:
+            return False
+        try:
+            return _record_click(a, card, userid, decision, reason, response_code)
+        except Conflict:
+            card = cards.get_card(_task_id(card)) or card  # its wait may have armed meanwhile
+        ref = card["ref"]
+        now_a = repo().get(ref["approval_id"])
+        st = now_a["stages"][str(ref["stage"])]
+        if st["status"] in ("approved", "rejected") and int(st["round"]) == int(ref["round"]):
+            # Decided by a concurrent click while this one was judged valid: it counts as a decision.
+            return _record_raced_decision(now_a, card, userid, decision, reason, response_code)
+        a = _clickable_stage(card, userid, response_code)
+    raise Conflict(f"approval {card['ref']['approval_id']}: click not recorded (concurrent updates)")
+
+
+def _record_raced_decision(a: dict[str, Any], card: dict[str, Any], userid: str, decision: str, reason: str | None,
+                           response_code: str | None) -> bool:
+    """A click that was valid when read, on a stage another click decided meanwhile: the decision is
+    recorded (once), the stage is not decided again and its wait not resumed again; the clicker's
+    card shows the outcome."""
+    ref = card["ref"]
+    approval_id, stage, round_ = ref["approval_id"], int(ref["stage"]), int(ref["round"])
+    st = a["stages"][str(stage)]
+    entry = {"userid": userid, "stage": stage, "round": round_, "decision": decision,
+             "at": get_clock().now().isoformat(), **({"reason": reason} if reason else {})}
+    table = app_table()
+    operations: list[dict[str, Any]] = [
+        {"put": {**Keys.approval_decision(approval_id, stage, userid), **entry}, "condition": "attribute_not_exists(pk)"}]
+    if "decisions" in st:
+        operations.append({"update": table.update_request(
+            Keys.approval(approval_id), set_fields={("stages", str(stage), "decisions", userid): decision},
+            condition="attribute_not_exists(#sg.#n.#d.#u)",
+            condition_names={"#sg": "stages", "#n": str(stage), "#d": "decisions", "#u": userid})})
+    try:
+        repo().record_click(operations)
+    except Conflict:
+        logger.info("second click by the same approver ignored", extra=_click_log(card, userid))
         return False
+    logger.info("decision recorded; a concurrent click decided the stage first", extra=_click_log(card, userid))
+    if response_code:
+        from wecom_oa.approvals import notifier
+
+        try:
+            notifier.show_decision(a, _task_id(card), [userid], {userid: response_code}, st["status"],
+                                   st.get("decided_by") or SYSTEM)
+        except OAError:
+            logger.warning("raced click's card not updated", extra=_click_log(card, userid))
+    return True
+
+
+def _record_click(a: dict[str, Any], card: dict[str, Any], userid: str, decision: str, reason: str | None,
+                  response_code: str | None) -> bool:
+    """One transaction: the approver's decision item, the decision in the stage state and, when the
+    stage is decided by it, the stage's outcome, the next stage opened (its card registered) or the
+    approval's final status, and the clicked card closed with the response codes it uses. Raises
+    Conflict when the approval or the card moved since they were read. Then (decided) the wait
+    resumes, the decided card shows the decision and the next stage's card goes out."""
     ref, log = card["ref"], _click_log(card, userid)
     approval_id, stage, round_ = ref["approval_id"], int(ref["stage"]), int(ref["round"])
-    st = dict(_stages(a))[stage]
+    st = a["stages"][str(stage)]
+    known = stage_decisions(approval_id, st)
+    if userid in known:
+        logger.info("second click by the same approver ignored", extra=log)
+        return False
+    decisions = {**known, userid: decision}
+    outcome = stage_outcome(st["mode"], st["round_approvers"], decisions)
     now = get_clock().now().isoformat()
     entry = {"userid": userid, "stage": stage, "round": round_, "decision": decision, "at": now}
     if reason:
         entry["reason"] = reason
-    if not repo().record_decision(approval_id, stage, userid, entry):
-        logger.info("second click by the same approver ignored", extra=log)
-        return False
-    decisions = {d["userid"]: d["decision"] for d in repo().decisions(approval_id, stage)}
-    outcome = stage_outcome(st["mode"], st["round_approvers"], decisions)
+    key = str(stage)
+    names = {"#sg": "stages", "#n": key, "#st": "status", "#r": "round", "#d": "decisions"}
+    values: dict[str, Any] = {":open": "open", ":r": round_}
+    condition = "#sg.#n.#st = :open AND #sg.#n.#r = :r"
+    fields: dict[Any, Any] = {}
+    remove: tuple[str, ...] = ()
+    if "decisions" in st:  # nobody else decided since the read: else the outcome could be missed
+        for i, u in enumerate(u for u in [userid, *st["round_approvers"]] if u not in known):
+            names[f"#u{i}"] = u
+            condition += f" AND attribute_not_exists(#sg.#n.#d.#u{i})"
+        fields[("stages", key, "decisions", userid)] = decision
+    else:
+        condition += " AND attribute_not_exists(#sg.#n.#d)"
+        fields[("stages", key, "decisions")] = decisions
+    task_id = _task_id(card)
+    opening, round_cards = None, []
+    if outcome is not None:
+        fields.update({("stages", key, "status"): outcome, ("stages", key, "decided_by"): userid,
+                       ("stages", key, "decided_at"): now})
+        if outcome == "rejected" and reason:
+            fields[("stages", key, "reason")] = reason
+        round_cards = [t for t, c in (a.get("cards") or {}).items()
+                       if int(c["stage"]) == stage and int(c["round"]) == round_]
+        fields.update({("cards", t, "closed"): outcome for t in round_cards})
+        opening = _opening(a, stage) if outcome == "approved" else None
+        if opening is None:  # the last stage, or a rejection: the approval's final status
+            fields.update({"status": outcome, "decided_by": userid, "decided_at": now})
+            remove = ("gsi1pk", "gsi1sk")
+            names["#s"] = "status"
+            values[":pending"] = "pending"
+            condition += " AND #s = :pending"
+        else:
+            index, nxt, opened, remove = opening
+            recipients = list(nxt["round_approvers"][:1] if nxt["mode"] == "sequential" else nxt["round_approvers"])
+            next_task = f"{approval_id}-{index}-1-0"
+            fields.update({"current_stage": index, **opened,
+                           ("cards", next_task): {"stage": index, "round": 1, "recipients": recipients}})
+    table = app_table()
+    operations: list[dict[str, Any]] = [
+        {"put": {**Keys.approval_decision(approval_id, stage, userid), **entry}, "condition": "attribute_not_exists(pk)"},
+        {"update": table.update_request(Keys.approval(approval_id), set_fields=fields, remove_fields=remove,
+                                        condition=condition, condition_values=values, condition_names=names)},
+    ]
+    codes = cards.fresh_codes(card)
+    if outcome is not None:
+        # The click's own code and the stored ones are used now; the card's final update is this one.
+        card_condition = None if card.get("task_token") else "attribute_not_exists(task_token)"
+        operations.append({"update": table.update_request(
+            Keys.card_task(task_id), set_fields={"status": "closed", "outcome": outcome, "final_update_at": now},
+            remove_fields=[("response_codes", u) for u in (card.get("response_codes") or {})],
+            condition=card_condition)})
+    if opening is not None:
+        operations.append({"put": cards.card_item(next_task, "approval_stage", recipients=recipients,
+                                                  ref={"approval_id": approval_id, "stage": index, "round": 1}),
+                           "condition": "attribute_not_exists(pk)"})
+    repo().record_click(operations)
     if outcome is None:
+        if response_code:  # kept for the card's final update when the stage is decided
+            cards.remember_response_code(task_id, userid, response_code)
         if st["mode"] == "sequential":
             from wecom_oa.approvals import notifier
 
-            notifier.send_stage_card(approval_id, stage, round_, card["task_token"],
-                                     [_next_in_line(approval_id, st)])
+            token = card.get("task_token") or (cards.get_card(task_id) or {}).get("task_token")
+            nxt = _next_in_line(approval_id, {**st, "decisions": decisions})
+            notifier.send_stage_card(approval_id, stage, round_, token, [nxt] if nxt else [], a=a)
         return True
-    if not _decide_stage(approval_id, stage, outcome, userid, reason=reason if outcome == "rejected" else None):
-        return True  # recorded; another click or the timeout decided the stage first
-    decided = repo().get(approval_id)
-    _close_round_cards(decided, stage, round_, outcome)
-    _send_task_success(card["task_token"], {"outcome": outcome, "by": userid}, log)
+    step = (_step({**opening[1], "round": 1}) if opening is not None
+            else StageStep(done=True, stage=stage, round=round_, timeout_seconds=MIN_TIMEOUT, next="finish"))
+    output = {"outcome": outcome, "by": userid, **step.model_dump(), "card": next_task if opening else None}
+    if card.get("task_token"):
+        _send_task_success(card["task_token"], output, log)
+    else:  # decided before the card's wait was armed: arming it finds the card closed and resumes
+        logger.info("stage decided before its wait was armed", extra=log)
     from wecom_oa.approvals import notifier
 
+    if response_code:
+        codes[userid] = response_code
+    decided = {**a, "decided_at": now} if opening is None else a
     try:
-        notifier.close_stage_cards(decided, stage, round_, outcome, userid)
-    except OAError:  # the decision stands; the final update retries the cards left live
+        notifier.show_decision(decided, task_id, card.get("recipients") or [], codes, outcome, userid)
+        for other in round_cards:
+            if other != task_id:  # another card of the round (sequential): closed the usual way
+                cards.close_card(other, outcome)
+                notifier.close_card_for(decided, other, outcome, userid)
+    except OAError:  # the decision stands; a transient failure was queued by the sender, this one is logged
         logger.exception("stage cards not updated", extra=log)
+    if opening is not None:
+        try:
+            notifier.send_registered_stage_card(a, opening[0], 1, next_task, recipients)
+        except OAError:  # the stage's timeout re-sends its cards (a reminder round)
+            logger.exception("next stage's card not sent", extra={**log, "next_stage": opening[0]})
     return True
 
 

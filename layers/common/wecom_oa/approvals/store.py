@@ -4,8 +4,10 @@ invoice uses (for the duplicate-invoice pre-check).
 Item layout (keys from `Keys`):
 - `APPROVAL#{id} / META`: the approval; `stages` is a map `"1".."n"` → stage state, `cards` a map
   task_id → {stage, round, recipients}. Open approvals carry gsi1 keys (`OPEN#APPROVAL`).
-- `APPROVAL#{id} / STAGE#{nn}#{userid}`: one decision; created with a conditional put, so an
-  approver decides a stage once (a second click is a no-op).
+- `APPROVAL#{id} / STAGE#{nn}#{userid}`: one decision; created with a conditional put in the
+  click's transaction (`record_click`), so an approver decides a stage once (a second click is a
+  no-op). The stage state keeps the same decisions (`stages["n"].decisions`: userid → decision), so
+  a click judges the stage from the approval item alone.
 - invoice use: `APPROVAL#{id} / INVOICE` with gsi2 `INVOICE#{normalised no}`.
 - lists (`GET /approvals`, newest first, sort key `{created_at UTC}#{id}`): the approval carries
   gsi2 `APPLICANT#{applicant}` and gsi3 `APPROVALS#STATUS#{status}` (moved by every write that sets
@@ -23,7 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from wecom_oa.aws.dynamo import GSI_LOOKUP, GSI_OPEN, DynamoTable, Keys
-from wecom_oa.errors import AlreadyExists, Conflict, NotFound
+from wecom_oa.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     from wecom_oa.approvals.prechecks import InvoiceUse
@@ -191,13 +193,11 @@ class ApprovalRepository:
         self.update(approval_id, {("cards", task_id): dict(info)})
 
     # -- decisions -----------------------------------------------------------------------------
-    def record_decision(self, approval_id: str, stage: int, userid: str, item: Mapping[str, Any]) -> bool:
-        """True when this is the approver's first decision on the stage."""
-        try:
-            self.table.put_new({**Keys.approval_decision(approval_id, stage, userid), **item})
-        except AlreadyExists:
-            return False
-        return True
+    def record_click(self, operations: list[dict[str, Any]]) -> None:
+        """A click's decision as one transaction (`DynamoTable.transact` operations: the decision
+        item, the approval's stage state, the cards it closes or registers); Conflict when any
+        condition fails, and then nothing is written."""
+        self.table.transact(operations)
 
     def decisions(self, approval_id: str, stage: int | None = None) -> list[dict[str, Any]]:
         prefix = DECISION_PREFIX if stage is None else f"{DECISION_PREFIX}{stage:02d}#"

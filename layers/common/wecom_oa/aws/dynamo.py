@@ -430,6 +430,33 @@ class DynamoTable:
         bumps `version` by one; otherwise `StaleVersion`. A failed extra `condition` (placeholders
         from `condition_values` / `condition_names`) raises `Conflict`.
         """
+        kwargs = self.update_request(key, set_fields=set_fields, remove_fields=remove_fields, add_fields=add_fields,
+                                     expected_version=expected_version, condition=condition,
+                                     condition_values=condition_values, condition_names=condition_names,
+                                     must_exist=must_exist)
+        try:
+            resp = self._call("update_item", TableName=self.name, ReturnValues="ALL_NEW", **kwargs)
+        except _ConditionFailed:
+            if expected_version is not None:
+                raise StaleVersion(f"{key['pk']} changed since version {expected_version}") from None
+            raise Conflict(f"{key['pk']} is not in the expected state") from None
+        return from_dynamo(resp["Attributes"])
+
+    @staticmethod
+    def update_request(
+        key: Mapping[str, str],
+        *,
+        set_fields: Mapping[str | tuple[str, ...], Any] | None = None,
+        remove_fields: Sequence[str | tuple[str, ...]] = (),
+        add_fields: Mapping[str, int | float] | None = None,
+        expected_version: int | None = None,
+        condition: str | None = None,
+        condition_values: Mapping[str, Any] | None = None,
+        condition_names: Mapping[str, str] | None = None,
+        must_exist: bool = True,
+    ) -> dict[str, Any]:
+        """The UpdateItem parameters `update` sends (without TableName and ReturnValues), e.g. for
+        a `transact` operation `{"update": request}`."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets: list[str] = []
@@ -464,25 +491,14 @@ class DynamoTable:
             for i, field in enumerate(remove_fields):
                 removes.append(_path(field, f"r{i}", names))
             parts.append("REMOVE " + ", ".join(removes))
-        kwargs: dict[str, Any] = {
-            "TableName": self.name,
-            "Key": _serialize_item(key),
-            "UpdateExpression": " ".join(parts),
-            "ReturnValues": "ALL_NEW",
-        }
+        kwargs: dict[str, Any] = {"Key": _serialize_item(key), "UpdateExpression": " ".join(parts)}
         if names:
             kwargs["ExpressionAttributeNames"] = names
         if values:
             kwargs["ExpressionAttributeValues"] = values
         if conditions:
             kwargs["ConditionExpression"] = " AND ".join(conditions)
-        try:
-            resp = self._call("update_item", **kwargs)
-        except _ConditionFailed:
-            if expected_version is not None:
-                raise StaleVersion(f"{key['pk']} changed since version {expected_version}") from None
-            raise Conflict(f"{key['pk']} is not in the expected state") from None
-        return from_dynamo(resp["Attributes"])
+        return kwargs
 
     def delete(self, key: Mapping[str, str]) -> None:
         self._call("delete_item", TableName=self.name, Key=_serialize_item(key))

@@ -6,7 +6,8 @@ Functions task token, which never leaves AWS. Clicks arrive through the callback
 
 - a click from someone who is not a recipient is ignored and logged;
 - the latest `response_code` per user is kept so the card can be updated in place later
-  (each code is single-use and valid 72 h: `take_response_code` consumes it exactly once);
+  (each code is single-use and valid 72 h: `take_response_code` consumes it exactly once); a kind
+  in `KEEPS_OWN_CODE` gets the code with the click and stores it only when it does not use it at once;
 - the kind's handler decides what the click does, idempotently.
 """
 
@@ -31,19 +32,40 @@ CARD_HANDLERS = {
     "ticket": "wecom_oa.tickets.service:on_card_click",
     "alert": "wecom_oa.alerts.service:on_card_click",
 }
+# Kinds whose handler uses the click's response code itself (a stage card decided by the click is
+# updated with it at once): storing it first would be a write the click does not need.
+KEEPS_OWN_CODE = frozenset({"approval_stage"})
 RESPONSE_CODE_TTL = timedelta(hours=72)
 
 
 def register_card(task_id: str, kind: str, ref: dict[str, Any], recipients: Sequence[str], *,
                   task_token: str | None = None, ttl: timedelta = timedelta(days=30)) -> None:
+    app_table().put_new(card_item(task_id, kind, ref, recipients, task_token=task_token, ttl=ttl))
+
+
+def card_item(task_id: str, kind: str, ref: dict[str, Any], recipients: Sequence[str], *,
+              task_token: str | None = None, ttl: timedelta = timedelta(days=30)) -> dict[str, Any]:
+    """The record `register_card` creates (also put inside a caller's transaction: a card must be
+    registered before it is sent, so a click never arrives for an unknown card)."""
     if kind not in CARD_HANDLERS:
         raise ValueError(f"unknown card kind {kind!r}")
     now = get_clock().now()
-    app_table().put_new({
-        **Keys.card_task(task_id), "kind": kind, "ref": ref, "recipients": list(recipients),
-        "task_token": task_token, "status": "open", "created_at": now.isoformat(),
-        "response_codes": {}, "expires_at": int((now + ttl).timestamp()),
-    })
+    return {**Keys.card_task(task_id), "kind": kind, "ref": ref, "recipients": list(recipients),
+            "task_token": task_token, "status": "open", "created_at": now.isoformat(),
+            "response_codes": {}, "expires_at": int((now + ttl).timestamp())}
+
+
+def fresh_codes(card: dict[str, Any]) -> dict[str, str]:
+    """userid (or a sender's `@send`) → unexpired response code stored on the card record."""
+    now = get_clock().now()
+    return {u: e["code"] for u, e in (card.get("response_codes") or {}).items()
+            if e.get("code") and now - datetime.fromisoformat(e["at"]) <= RESPONSE_CODE_TTL}
+
+
+def attach_token(task_id: str, task_token: str) -> dict[str, Any]:
+    """Store a state machine wait's token on a registered card; returns the card as it is now (its
+    `status` tells the caller whether a click already closed it)."""
+    return app_table().update(Keys.card_task(task_id), set_fields={"task_token": task_token})
 
 
 def get_card(task_id: str) -> dict[str, Any] | None:
@@ -116,6 +138,7 @@ def on_click(event: Any) -> None:
     if clicker not in card.get("recipients", []):
         logger.warning("click from a non-recipient ignored", extra={"task_id": task_id, "userid": clicker})
         return
-    remember_response_code(task_id, clicker, event.response_code)
+    if card["kind"] not in KEEPS_OWN_CODE:
+        remember_response_code(task_id, clicker, event.response_code)
     module_name, func = CARD_HANDLERS[card["kind"]].split(":")
     getattr(importlib.import_module(module_name), func)(card, event)
