@@ -94,6 +94,7 @@ class ApprovalTemplates:
 
     def __init__(self, sections: Mapping[str, Mapping[str, str]], source: str = "<memory>") -> None:
         self.source = source
+        self._fixed: dict[tuple[Any, ...], str] = {}
         self._sections = {s: dict(v) for s, v in sections.items()}
         for section, entries in self._sections.items():
             for key, text in entries.items():
@@ -134,6 +135,16 @@ class ApprovalTemplates:
             raise ConfigurationError(
                 f"{self.source}: template {section}.{key} uses {{{exc.args[0]}}}, which is not provided"
             ) from None
+
+    def fixed(self, section: str, key: str, **values: str | int) -> str:
+        """`text` for an entry whose values come from a small, finite set (a rule set's type,
+        version and hit policy; an outcome; a mode): rendered once per file and values, then reused
+        (an explanation's fixed lines were a third of an evaluation's time). Same errors as `text`."""
+        memo = (section, key, *values.items())
+        line = self._fixed.get(memo)
+        if line is None:
+            line = self._fixed[memo] = self.text(section, key, **values)
+        return line
 
     def leave_type_name(self, leave_type: str) -> str:
         return self._sections.get("leave_types", {}).get(leave_type, leave_type)
