@@ -187,6 +187,8 @@ def display(value: Any, words: Mapping[str, str] | None = None) -> str:
     """A value as people read it: 2.5 not 2.50, dates as ISO, durations as 3d4h; booleans, empty
     lists, missing values and the list separator in the `values` words of the templates (`words`,
     default: the shipped templates file's)."""
+    if type(value) is str:  # the common case first: explanations show mostly text
+        return value
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, float):

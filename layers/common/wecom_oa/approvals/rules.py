@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -514,9 +514,10 @@ class RuleSet(Model):
 
     def compiled(self) -> CompiledRuleSet:
         """Cells parsed once; raises CellSyntaxError / ConfigurationError naming the row and input."""
-        if self._compiled is None:
-            self._compiled = compile_ruleset(self)
-        return self._compiled
+        compiled = self.__pydantic_private__.get("_compiled")  # not `self._compiled`: pydantic's slow path
+        if compiled is None:
+            compiled = self._compiled = compile_ruleset(self)
+        return compiled
 
 
 @dataclass(frozen=True, slots=True)
@@ -647,6 +648,8 @@ class CompiledRuleSet:
     # Row ids are distinct and the default row's id is none of them: the explanation needs only
     # the matched rows' cells (otherwise it reads the trace of every examined row, as it always did).
     plain_ids: bool = True
+    # (input, spec, `form.<field>` / `applicant.<attribute>`, field or attribute) in declared order.
+    sources: tuple[tuple[str, InputSpec, str, str], ...] = ()
 
 
 def _build_index(ruleset: RuleSet, rows: Sequence[CompiledRow]) -> tuple[tuple[str, Any], ...]:
@@ -687,7 +690,9 @@ def compile_ruleset(ruleset: RuleSet) -> CompiledRuleSet:
     ids = [row.id for row in ruleset.rows]
     plain_ids = len(set(ids)) == len(ids) and (ruleset.default is None or ruleset.default.id not in ids)
     return CompiledRuleSet(tuple(rows), domains, {k: frozenset(v) for k, v in tag_literals.items()},
-                           index=_build_index(ruleset, rows), all_rows=(1 << len(rows)) - 1, plain_ids=plain_ids)
+                           index=_build_index(ruleset, rows), all_rows=(1 << len(rows)) - 1, plain_ids=plain_ids,
+                           sources=tuple((n, spec, ruleset.source_of(n), ruleset.source_of(n).split(".", 1)[1])
+                                         for n, spec in ruleset.inputs.items()))
 
 
 # --- requests and contract forms --------------------------------------------------------------
@@ -739,9 +744,10 @@ def declared_form_fields(ruleset: RuleSet) -> frozenset[str]:
     fields its approver specs (`form_field:`) and pre-checks read. Computed once per rule set
     (it is frozen): every evaluation checks the form against it (a quarter of an evaluation's
     time when it was recomputed each call)."""
-    if ruleset._declared is None:
-        ruleset._declared = _declared_form_fields(ruleset)
-    return ruleset._declared
+    declared = ruleset.__pydantic_private__.get("_declared")  # a dict read, not pydantic's __getattr__
+    if declared is None:
+        declared = ruleset._declared = _declared_form_fields(ruleset)
+    return declared
 
 
 def _declared_form_fields(ruleset: RuleSet) -> frozenset[str]:
@@ -773,11 +779,17 @@ def _clip(text: str, size: int = 24) -> str:
     return text if len(text) <= size else text[:size] + "…"
 
 
+def _fields_text(declared: frozenset[str]) -> str:
+    return ", ".join(sorted(declared)) or "none"
+
+
 def check_form_bounds(ruleset: RuleSet, form: Mapping[str, Any]) -> None:
     """InputLimitExceeded (400) naming the bound a form breaks: its size, nesting or list lengths,
     or a key that is not a field of the type beyond the few small extras allowed."""
     declared = declared_form_fields(ruleset)
-    stack: list[tuple[Any, str, int]] = [(v, f"form.{_clip(str(k))}", 1) for k, v in form.items()]
+    # Only containers are walked (a scalar breaks no bound but the total size, checked below).
+    stack: list[tuple[Any, str, int]] = [(v, f"form.{_clip(str(k))}", 1) for k, v in form.items()
+                                         if isinstance(v, Mapping | list | tuple)]
     while stack:  # iterative: a form nested past every limit is refused, never recursed into
         value, at, depth = stack.pop()
         if isinstance(value, Mapping | list | tuple) and depth > FORM_MAX_DEPTH:
@@ -790,17 +802,16 @@ def check_form_bounds(ruleset: RuleSet, form: Mapping[str, Any]) -> None:
                 raise _form_limit("form_max_list_items", FORM_MAX_LIST_ITEMS, f"{at}: {len(value)} items; the "
                                   f"limit is {FORM_MAX_LIST_ITEMS} (form_max_list_items)", at)
             stack.extend((v, f"{at}[{i}]", depth + 1) for i, v in enumerate(value))
-    fields = ", ".join(sorted(declared)) or "none"
     extras = [str(k) for k in form if str(k) not in declared]
     for key in extras:
         if len(key) > FORM_MAX_EXTRA_KEY_CHARS or not _EXTRA_KEY.match(key):
             raise _form_limit("form_max_extra_key_chars", FORM_MAX_EXTRA_KEY_CHARS,
-                              f"form key {_clip(key)!r} is not a field of {ruleset.type} (fields: {fields}); an extra "
+                              f"form key {_clip(key)!r} is not a field of {ruleset.type} (fields: {_fields_text(declared)}); an extra "
                               f"key must be 1-{FORM_MAX_EXTRA_KEY_CHARS} letters, digits or _ (form_max_extra_key_chars)",
                               f"form.{_clip(key)}")
     if len(extras) > FORM_MAX_EXTRA_KEYS:
         raise _form_limit("form_max_extra_keys", FORM_MAX_EXTRA_KEYS,
-                          f"form has {len(extras)} keys that are not fields of {ruleset.type} (fields: {fields}); "
+                          f"form has {len(extras)} keys that are not fields of {ruleset.type} (fields: {_fields_text(declared)}); "
                           f"at most {FORM_MAX_EXTRA_KEYS} extra keys are kept (form_max_extra_keys)", "form")
     for key in extras:
         if (size := _json_size(form[key])) > FORM_MAX_EXTRA_VALUE_BYTES:
@@ -882,15 +893,17 @@ class Decision(Model):
     suggestion: str | None = None
     reason: str | None = None
 
-    _trace: list[RowTrace] | None = PrivateAttr(default=None)
-    _tracer: Callable[[], list[dict[str, Any]]] | None = PrivateAttr(default=None)
+    # The trace's models once built; before, the function that builds its rows (unset: no rows). A
+    # slot, not a PrivateAttr: pydantic initialises private attributes on every construction (3.7 µs).
+    __slots__ = ("_trace",)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def trace(self) -> list[RowTrace]:
-        if self._trace is None:
-            self._trace = _row_traces(self._tracer() if self._tracer is not None else [])
-        return self._trace
+        trace = getattr(self, "_trace", None)
+        if not isinstance(trace, list):
+            trace = self._trace = _row_traces(trace() if trace is not None else [])
+        return trace
 
     @model_serializer(mode="wrap")
     def _fields_in_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -979,12 +992,11 @@ def _input_values(
     ruleset: RuleSet, compiled: CompiledRuleSet, form: Mapping[str, Any], applicant: User, directory: Directory
 ) -> dict[str, Any]:
     values = {}
-    for name, spec in ruleset.inputs.items():
-        source = ruleset.source_of(name)
+    for name, spec, source, key in compiled.sources:
         if spec.type == "user_attribute":
-            raw = _applicant_attribute(source.split(".", 1)[1], applicant, directory, compiled.tag_literals.get(name))
+            raw = _applicant_attribute(key, applicant, directory, compiled.tag_literals.get(name))
         else:
-            raw = form.get(source.split(".", 1)[1])
+            raw = form.get(key)
         value = None if raw is None else coerce_value(raw, spec, name)
         if value is None and spec.required:
             raise InvalidInput(f"{source} is required", details=[{"field": source, "problem": "missing"}])
@@ -1168,10 +1180,7 @@ def _decide(
         status=STATUS_BY_OUTCOME[outcome], matched_rows=[r.id for r in matched], explanation=explanation,
         inputs=_snapshot(values), route=route, findings=findings, suggestion=suggestion, reason=reason,
     )
-    if trace is not None:
-        decision._trace = _row_traces(trace)
-    else:
-        decision._tracer = lambda: _trace_rows(ruleset, compiled, values)
+    decision._trace = _row_traces(trace) if trace is not None else lambda: _trace_rows(ruleset, compiled, values)
     return decision
 
 
