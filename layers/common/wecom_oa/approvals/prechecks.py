@@ -95,6 +95,7 @@ class ApprovalTemplates:
     def __init__(self, sections: Mapping[str, Mapping[str, str]], source: str = "<memory>") -> None:
         self.source = source
         self._fixed: dict[tuple[Any, ...], str] = {}
+        self._words: Mapping[str, str] | None = None
         self._sections = {s: dict(v) for s, v in sections.items()}
         for section, entries in self._sections.items():
             for key, text in entries.items():
@@ -129,7 +130,7 @@ class ApprovalTemplates:
         except KeyError:
             raise ConfigurationError(f"{self.source}: missing template {section}.{key}") from None
         try:
-            words = self.value_words()
+            words = self._words if self._words is not None else self._load_words()
             return template.format_map({k: display(v, words) for k, v in values.items()})
         except KeyError as exc:
             raise ConfigurationError(
@@ -148,6 +149,10 @@ class ApprovalTemplates:
 
     def leave_type_name(self, leave_type: str) -> str:
         return self._sections.get("leave_types", {}).get(leave_type, leave_type)
+
+    def _load_words(self) -> Mapping[str, str]:
+        self._words = self.value_words()  # the shipped file's, when this one has none, never change
+        return self._words
 
     def value_words(self) -> Mapping[str, str]:
         """The `values` words of this file, else of the shipped templates file."""
@@ -187,8 +192,10 @@ def display(value: Any, words: Mapping[str, str] | None = None) -> str:
     """A value as people read it: 2.5 not 2.50, dates as ISO, durations as 3d4h; booleans, empty
     lists, missing values and the list separator in the `values` words of the templates (`words`,
     default: the shipped templates file's)."""
-    if type(value) is str:  # the common case first: explanations show mostly text
+    if type(value) is str:  # the common cases first: explanations show mostly text and numbers
         return value
+    if type(value) is int:
+        return str(value)
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, float):
