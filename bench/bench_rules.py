@@ -121,6 +121,8 @@ def run() -> str:
         rates[policy] = _rates(lambda r, rs=ruleset: evaluate(rs, r, context), requests)
         dry_run = _rates(lambda r, rs=ruleset: evaluate(rs, r, context).model_dump(mode="json"), requests)
         old = _rates(lambda r, rs=ruleset: rules_reference.evaluate(rs, r, context), requests)
+        old_dry_run = _rates(lambda r, rs=ruleset: rules_reference.evaluate(rs, r, context).model_dump(mode="json"),
+                             requests)
         started = time.perf_counter()
         findings = lint_ruleset(ruleset, file=f"{policy}.yaml")
         lint_ms = (time.perf_counter() - started) * 1000
@@ -129,6 +131,7 @@ def run() -> str:
                      f"{' (' + str(len(errors)) + ' findings)' if errors else ''} |")
         lines.append(f"| evaluate + JSON body with the full trace (a dry run), {policy} | {_cell(dry_run)} | — |")
         lines.append(f"| peer: the engine before the index (full scan, every row traced), {policy} | {_cell(old)} | — |")
+        lines.append(f"| peer: the engine before the index + JSON body, {policy} | {_cell(old_dry_run)} | — |")
     ruleset = _table("first")
     compiled = ruleset.compiled()
     applicant = context.directory.user("zhangsan")

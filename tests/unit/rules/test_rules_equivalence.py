@@ -172,6 +172,7 @@ def outcome_of(engine: Any, ruleset: Any, request: ApprovalRequest, context: Any
         return ("error", (type(exc).__name__, str(exc), getattr(exc, "details", None)))
     as_json = json.dumps(decision.model_dump(mode="json"), ensure_ascii=False, sort_keys=False)
     return ("ok", (decision.model_dump(), as_json, [t.model_dump() for t in decision.trace],
+                   decision.model_dump(mode="json", exclude_none=True), decision.model_dump(exclude={"trace"}),
                    decision.explanation, decision.matched_rows))
 
 

@@ -919,7 +919,10 @@ class Decision(Model):
         if (info.include is not None and "trace" not in info.include) or (
                 info.exclude is not None and "trace" in info.exclude):
             return body
-        body["trace"] = _trace_body().dump_python(self._trace_rows(), mode=info.mode, exclude_none=info.exclude_none)
+        # The returned dict is serialised once more by pydantic (by inference, as RowTrace's `value: Any`
+        # is): plain rows go in as they are, so the trace is walked once. exclude_none needs the typed walk.
+        rows = self._trace_rows()
+        body["trace"] = _trace_body().dump_python(rows, mode=info.mode, exclude_none=True) if info.exclude_none else rows
         return {k: body[k] for k in _DECISION_KEYS if k in body}
 
     @property
