@@ -19,12 +19,20 @@ from typing import Any
 
 import pytest
 import rules_reference as reference
+import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from wecom_oa.approvals.prechecks import InMemorySeenInvoices, InvoiceUse, StaticBudgets, StaticLeaveBalances
-from wecom_oa.approvals.rules import ApprovalRequest, RuleSet, evaluate
+from wecom_oa.approvals.prechecks import (
+    ApprovalTemplates,
+    InMemorySeenInvoices,
+    InvoiceUse,
+    StaticBudgets,
+    StaticLeaveBalances,
+)
+from wecom_oa.approvals.rules import ApprovalRequest, EvaluationContext, RuleSet, evaluate
 from wecom_oa.errors import OAError
+from wecom_oa.settings import PACKAGE_DIR
 
 PROPERTY = settings(deadline=None, database=None, max_examples=400,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -231,3 +239,15 @@ def test_given_shipped_rule_sets_when_evaluated_then_decisions_equal_the_referen
         balances=StaticLeaveBalances({"zhangsan": {"annual": 2, "comp_time": 1}, "lisi": {"annual": 0}}),
     )
     assert_same(shipped(kind), ApprovalRequest(type=kind, applicant=applicant, form=form), context)
+
+
+@pytest.mark.parametrize("cell_line", ["{label}：{value}（{value}）满足 {cell}", "{label} 满足 {cell}", "{value}{value}"])
+@settings(PROPERTY, max_examples=60)
+@given(form=requests())
+def test_given_templates_that_show_a_value_twice_or_never_when_explaining_then_lines_equal_the_reference(
+    cell_line, form, table, directory
+):
+    sections = yaml.safe_load((PACKAGE_DIR / "templates" / "approvals.yaml").read_text(encoding="utf-8"))
+    sections["explanations"] = {**sections["explanations"], "cell_matched": cell_line}
+    context = EvaluationContext(directory=directory, templates=ApprovalTemplates(sections, source="edited.yaml"))
+    assert_same(table("policies", hit_policy="collect"), form, context)

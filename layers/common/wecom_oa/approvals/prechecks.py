@@ -15,7 +15,7 @@ are Chinese, rendered from `templates/approvals.yaml` (`ApprovalTemplates`).
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -96,6 +96,7 @@ class ApprovalTemplates:
         self.source = source
         self._fixed: dict[tuple[Any, ...], str] = {}
         self._words: Mapping[str, str] | None = None
+        self._memo: dict[Hashable, Any] = {}
         self._sections = {s: dict(v) for s, v in sections.items()}
         for section, entries in self._sections.items():
             for key, text in entries.items():
@@ -146,6 +147,15 @@ class ApprovalTemplates:
         if line is None:
             line = self._fixed[memo] = self.text(section, key, **values)
         return line
+
+    def memo(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """A value derived from this file's texts alone (e.g. a rule row's explanation line with its
+        value slots left open), built once per key; the key names everything it was derived from."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = build()
+            return value
 
     def leave_type_name(self, leave_type: str) -> str:
         return self._sections.get("leave_types", {}).get(leave_type, leave_type)
