@@ -241,13 +241,17 @@ def test_given_shipped_rule_sets_when_evaluated_then_decisions_equal_the_referen
     assert_same(shipped(kind), ApprovalRequest(type=kind, applicant=applicant, form=form), context)
 
 
-@pytest.mark.parametrize("cell_line", ["{label}：{value}（{value}）满足 {cell}", "{label} 满足 {cell}", "{value}{value}"])
+@pytest.mark.parametrize(("entry", "text"), [
+    ("cell_matched", "{label}：{value}（{value}）满足 {cell}"), ("cell_matched", "{label} 满足 {cell}"),
+    ("cell_matched", "{value}{value}"), ("stage", "{approvers}：第 {index} 级，{approvers}"), ("stage", "「{name}」"),
+    ("row_matched", "{cells}{row}{cells}"),
+])
 @settings(PROPERTY, max_examples=60)
 @given(form=requests())
 def test_given_templates_that_show_a_value_twice_or_never_when_explaining_then_lines_equal_the_reference(
-    cell_line, form, table, directory
+    entry, text, form, table, directory
 ):
     sections = yaml.safe_load((PACKAGE_DIR / "templates" / "approvals.yaml").read_text(encoding="utf-8"))
-    sections["explanations"] = {**sections["explanations"], "cell_matched": cell_line}
+    sections["explanations"] = {**sections["explanations"], entry: text}
     context = EvaluationContext(directory=directory, templates=ApprovalTemplates(sections, source="edited.yaml"))
     assert_same(table("policies", hit_policy="collect"), form, context)

@@ -1269,10 +1269,7 @@ def _explain(
     lines += [texts.text("explanations", "precheck_flag", message=f.message) for f in findings if f.severity == "flag"]
     lines.append(texts.fixed("outcomes", outcome))
     for stage in route:
-        approvers = display([f"{n}（{u}）" for n, u in zip(stage.approver_names, stage.approvers, strict=True)])
-        key = "stage_skipped" if stage.skipped else "stage"
-        lines.append(texts.text("explanations", key, index=stage.index, name=stage.name, approvers=approvers,
-                                mode=texts.fixed("modes", stage.mode)))
+        lines.append(_stage_line(stage, texts))
         lines += stage.notes
     return lines
 
@@ -1286,38 +1283,67 @@ def _traced_line(row: Row, cells: list[dict[str, Any]] | None, texts: ApprovalTe
     return texts.text("explanations", key, row=row.id, cells=text, reason=row.reason or "")
 
 
-_SLOT = "\x00"  # marks where a cell's value goes in a row line rendered once with the values left open
+_SLOT = "\x00"  # brackets a slot's number in a line rendered once with its varying values left open
+
+
+def _open_line(
+    texts: ApprovalTemplates, key: tuple[Any, ...], slots: int, render: Callable[[list[str]], str | None]
+) -> tuple[tuple[str, ...], tuple[int, ...]] | None:
+    """A line's fixed pieces and the order its slots come in, rendered once per templates file and
+    `key` (what the line is made of besides the slot values): `render` gets a marker per slot. None
+    when the rendered text holds a stray marker character (then the line is rendered as it is)."""
+    def build() -> tuple[tuple[str, ...], tuple[int, ...]] | None:
+        parts = (render([f"{_SLOT}{i}{_SLOT}" for i in range(slots)]) or "").split(_SLOT)
+        numbers = parts[1::2]
+        if len(parts) % 2 == 0 or any(n not in _SLOT_NUMBERS[:slots] for n in numbers):
+            return None
+        return tuple(parts[0::2]), tuple(int(n) for n in numbers)
+    return texts.memo(key, build)
+
+
+_SLOT_NUMBERS = tuple(str(i) for i in range(64))
+
+
+def _fill(line: tuple[tuple[str, ...], tuple[int, ...]], values: Sequence[str]) -> str:
+    pieces, order = line
+    text = pieces[0]
+    for slot, piece in zip(order, pieces[1:], strict=True):
+        text += values[slot] + piece
+    return text
 
 
 def _matched_line(
     ruleset: RuleSet, crow: CompiledRow | None, values: Mapping[str, Any], texts: ApprovalTemplates
 ) -> str | None:
-    """`_traced_line` of a matched row, from its line's fixed pieces (rendered once per templates file
-    and row content) and the values: the same text without rendering 2-3 templates per evaluation."""
+    """`_traced_line` of a matched row from its open line and the displayed values of its cells."""
     if crow is None:
         return None
-    pieces = texts.memo(crow.explain_key, lambda: _line_pieces(ruleset, crow, texts))
-    if pieces is None:  # a template that does not show each value once: render it as it is
+    line = None
+    if len(crow.cells) <= len(_SLOT_NUMBERS):
+        line = _open_line(texts, crow.explain_key, len(crow.cells), lambda slots: _traced_line(
+            crow.row, [{"label": ruleset.inputs[n].label or n, "cell": c.source, "value": slot, "matched": True}
+                       for (n, c), slot in zip(crow.cells, slots, strict=True)], texts))
+    if line is None:
         return _traced_line(crow.row, _matched_cells(ruleset, crow, values), texts)
     words = texts.value_words()
-    line = pieces[0]
-    for (name, _), piece in zip(crow.cells, pieces[1:], strict=True):
-        line += display(_snapshot_value(values[name]), words) + piece
-    return line
+    return _fill(line, [display(_snapshot_value(values[n]), words) for n, _ in crow.cells])
 
 
-def _line_pieces(ruleset: RuleSet, crow: CompiledRow, texts: ApprovalTemplates) -> tuple[str, ...] | None:
-    slots = [{"input": n, "label": ruleset.inputs[n].label or n, "cell": c.source, "value": f"{_SLOT}{i}{_SLOT}",
-              "matched": True} for i, (n, c) in enumerate(crow.cells)]
-    parts = (_traced_line(crow.row, slots, texts) or "").split(_SLOT)
-    if len(parts) != 2 * len(slots) + 1 or parts[1::2] != [str(i) for i in range(len(slots))]:
-        return None
-    return tuple(parts[0::2])
+def _stage_line(stage: ResolvedStage, texts: ApprovalTemplates) -> str:
+    approvers = display([f"{n}（{u}）" for n, u in zip(stage.approver_names, stage.approvers, strict=True)])
+    key = "stage_skipped" if stage.skipped else "stage"
+    line = _open_line(texts, ("stage_line", key, stage.name, stage.mode), 2, lambda slots: texts.text(
+        "explanations", key, index=slots[0], name=stage.name, approvers=slots[1], mode=texts.fixed("modes", stage.mode)))
+    if line is None:
+        return texts.text("explanations", key, index=stage.index, name=stage.name, approvers=approvers,
+                          mode=texts.fixed("modes", stage.mode))
+    return _fill(line, [display(stage.index), approvers])
 
 
 def _ruleset_line(ruleset: RuleSet, texts: ApprovalTemplates) -> str:
-    return texts.fixed("explanations", "ruleset", type=ruleset.type, version=ruleset.version,
-                       hit_policy=texts.fixed("hit_policies", ruleset.hit_policy))
+    return texts.memo(("ruleset_line", ruleset.type, ruleset.version, ruleset.hit_policy), lambda: texts.text(
+        "explanations", "ruleset", type=ruleset.type, version=ruleset.version,
+        hit_policy=texts.text("hit_policies", ruleset.hit_policy)))
 
 
 def _cell_text_line(cell: Mapping[str, Any], texts: ApprovalTemplates) -> str:
