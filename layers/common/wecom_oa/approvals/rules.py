@@ -774,8 +774,12 @@ def _form_limit(limit: str, maximum: int, message: str, at: str) -> InputLimitEx
     return InputLimitExceeded(message, details={"limit": limit, "max": maximum, "where": at})
 
 
+_FORM_JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # what json.dumps(…) builds on every call
+_SCALAR_TYPES = frozenset({str, int, float, bool, Decimal, type(None)})
+
+
 def _json_size(value: Any) -> int:
-    return len(json.dumps(value, ensure_ascii=False, default=str).encode())
+    return len(_FORM_JSON.encode(value).encode())
 
 
 def _clip(text: str, size: int = 24) -> str:
@@ -792,7 +796,7 @@ def check_form_bounds(ruleset: RuleSet, form: Mapping[str, Any]) -> None:
     declared = declared_form_fields(ruleset)
     # Only containers are walked (a scalar breaks no bound but the total size, checked below).
     stack: list[tuple[Any, str, int]] = [(v, f"form.{_clip(str(k))}", 1) for k, v in form.items()
-                                         if isinstance(v, Mapping | list | tuple)]
+                                         if type(v) not in _SCALAR_TYPES and isinstance(v, Mapping | list | tuple)]
     while stack:  # iterative: a form nested past every limit is refused, never recursed into
         value, at, depth = stack.pop()
         if isinstance(value, Mapping | list | tuple) and depth > FORM_MAX_DEPTH:
