@@ -7,6 +7,15 @@ rows, resolves the route to concrete userids through the Directory port and retu
 with the matched rows, a per-cell explanation and the input snapshot. It stores nothing, so a dry
 run is the same call.
 
+Speed (issue 18): a rule set is compiled once per (frozen) version: cells parsed, and an index per
+input that some row has a cell on (the sorted end points of an ordered input's intervals, a dict per
+literal of a single-valued one, tag masks for role/tags), each giving the bit mask of the rows a value
+lets through. Matching intersects those masks; only the matched rows' cells are read to explain, and
+each explanation line's fixed text is rendered once per templates file. The trace of every examined
+row (`Decision.trace`, in the dry run's body) is built when it is read or serialised. Decisions are
+the same as the full row-by-row scan's: tests/unit/rules/test_rules_equivalence.py checks them against
+a frozen copy of that engine on random tables and forms.
+
 Cell grammar (no eval; literals typed by the input):
 
     cell     := "-" | "not" tests | "not" "(" tests ")" | tests
@@ -27,6 +36,7 @@ import json
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -918,6 +928,18 @@ class Decision(Model):
         if callable(rows):
             rows = self._rows = rows()
         return rows or []
+
+    def __copy__(self) -> Decision:  # model_copy(): pydantic copies fields and private attributes, not slots
+        copied = super().__copy__()
+        for name in self.__slots__:
+            if hasattr(self, name):
+                object.__setattr__(copied, name, getattr(self, name))
+        return copied
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Decision:
+        copied = super().__deepcopy__(memo)
+        object.__setattr__(copied, "_rows", deepcopy(self._trace_rows(), memo))
+        return copied
 
     @model_serializer(mode="wrap")
     def _with_trace(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
