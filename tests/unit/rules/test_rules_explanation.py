@@ -44,3 +44,15 @@ def test_given_a_decision_when_serialised_then_version_rows_and_inputs_are_kept(
     assert body["inputs"] == {"amount": "12.5"}
     assert body["route"][0]["timeout"] == {"after": "24h", "after_seconds": 86400, "action": "remind",
                                            "max_reminders": 3}
+
+
+def test_given_a_decision_when_copied_then_the_copy_keeps_the_trace_of_every_examined_row(
+    table, request_of, make_context
+):
+    decision = evaluate(table("policies"), request_of("purchase", "zhangsan", amount=6000, category="it"),
+                        make_context())
+    body = decision.model_dump(mode="json")
+    assert [t["row"] for t in body["trace"]] == ["small_office", "it_any"]
+    for copied in (decision.model_copy(), decision.model_copy(deep=True)):
+        assert copied.model_dump(mode="json") == body
+        assert [t.row for t in copied.trace] == ["small_office", "it_any"]

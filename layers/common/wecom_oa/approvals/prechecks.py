@@ -15,7 +15,7 @@ are Chinese, rendered from `templates/approvals.yaml` (`ApprovalTemplates`).
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -94,6 +94,9 @@ class ApprovalTemplates:
 
     def __init__(self, sections: Mapping[str, Mapping[str, str]], source: str = "<memory>") -> None:
         self.source = source
+        self._fixed: dict[tuple[Any, ...], str] = {}
+        self._words: Mapping[str, str] | None = None
+        self._memo: dict[Hashable, Any] = {}
         self._sections = {s: dict(v) for s, v in sections.items()}
         for section, entries in self._sections.items():
             for key, text in entries.items():
@@ -128,15 +131,38 @@ class ApprovalTemplates:
         except KeyError:
             raise ConfigurationError(f"{self.source}: missing template {section}.{key}") from None
         try:
-            words = self.value_words()
+            words = self._words if self._words is not None else self._load_words()
             return template.format_map({k: display(v, words) for k, v in values.items()})
         except KeyError as exc:
             raise ConfigurationError(
                 f"{self.source}: template {section}.{key} uses {{{exc.args[0]}}}, which is not provided"
             ) from None
 
+    def fixed(self, section: str, key: str, **values: str | int) -> str:
+        """`text` for an entry whose values come from a small, finite set (a rule set's type,
+        version and hit policy; an outcome; a mode): rendered once per file and values, then reused
+        (an explanation's fixed lines were a third of an evaluation's time). Same errors as `text`."""
+        memo = (section, key, *values.items())
+        line = self._fixed.get(memo)
+        if line is None:
+            line = self._fixed[memo] = self.text(section, key, **values)
+        return line
+
+    def memo(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """A value derived from this file's texts alone (e.g. a rule row's explanation line with its
+        value slots left open), built once per key; the key names everything it was derived from."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = build()
+            return value
+
     def leave_type_name(self, leave_type: str) -> str:
         return self._sections.get("leave_types", {}).get(leave_type, leave_type)
+
+    def _load_words(self) -> Mapping[str, str]:
+        self._words = self.value_words()  # the shipped file's, when this one has none, never change
+        return self._words
 
     def value_words(self) -> Mapping[str, str]:
         """The `values` words of this file, else of the shipped templates file."""
@@ -176,6 +202,10 @@ def display(value: Any, words: Mapping[str, str] | None = None) -> str:
     """A value as people read it: 2.5 not 2.50, dates as ISO, durations as 3d4h; booleans, empty
     lists, missing values and the list separator in the `values` words of the templates (`words`,
     default: the shipped templates file's)."""
+    if type(value) is str:  # the common cases first: explanations show mostly text and numbers
+        return value
+    if type(value) is int:
+        return str(value)
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, float):
