@@ -128,6 +128,7 @@ class LocalApp:
         self.sandbox = sandbox
         self.simulator = simulator
         self.driver = driver  # ClockDriver when the clock is stepped
+        self.runner: ClockRunner | None = ClockRunner(driver) if driver is not None else None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         from werkzeug.wrappers import Request, Response
@@ -256,22 +257,37 @@ class LocalApp:
 
         mode = "stepped" if self.driver is not None else "running"
         if method == "GET":
-            return ok({"now": get_clock().now().isoformat(), "mode": mode})
+            state = {"now": get_clock().now().isoformat(), "mode": mode}
+            if self.runner is not None:
+                state.update(self.runner.state())
+            return ok(state)
         if method != "POST":
             return ok({"error": {"code": "method_not_allowed", "message": "GET or POST /_sandbox/clock"}}, 405)
         if self.driver is None:
             return ok({"error": {"code": "clock_not_stepped", "message": "the clock runs on its own: start the "
                                  "stack with LOCAL_CLOCK=stepped to move it with POST /_sandbox/clock"}}, 409)
         body = _json_object(request)
+        assert self.runner is not None
         try:
+            if "run" in body:  # resume: time passes on its own, `run` real seconds per virtual second
+                scale = float(body["run"])
+                if not 0 < scale <= 10:
+                    raise ValueError("run: real seconds per virtual second, e.g. 0.001 (an hour in 3.6 s), at most 10")
+                self.runner.run(scale)
+                return ok({"now": get_clock().now().isoformat(), **self.runner.state()})
+            if body.get("pause"):
+                self.runner.pause()
+                return ok({"now": get_clock().now().isoformat(), **self.runner.state()})
             if "to" in body:
                 target = datetime.fromisoformat(str(body["to"]))
                 if target.tzinfo is None:
                     raise ValueError(f"to {body['to']!r} needs a UTC offset, e.g. 2026-11-23T18:00:00+08:00")
                 if target < get_clock().now():
                     raise ValueError(f"to {body['to']!r} is in the past: the clock only moves forward")
-                return ok(self.driver.advance_to(target))
-            return ok(self.driver.advance(parse_duration(body.get("advance", 0))))
+                with self.runner.lock:
+                    return ok(self.driver.advance_to(target))
+            with self.runner.lock:
+                return ok(self.driver.advance(parse_duration(body.get("advance", 0))))
         except ValueError as exc:
             return ok({"error": {"code": "invalid_input", "message": str(exc)}}, 400)
 
@@ -413,6 +429,49 @@ class CallbackSimulator:
                f"<ResponseCode><![CDATA[{response_code}]]></ResponseCode>{items}"
                f"<AgentID>{creds.agent_id}</AgentID></xml>")
         return {**self.post_event(xml), "response_code": response_code}
+
+
+class ClockRunner:
+    """Stepped clock, running: a thread walks the clock forward in small steps at `scale` real
+    seconds per virtual second (each step waits for the stack to be quiet, like any advance, so
+    time may run slower than asked under load, never past unfinished work) until paused. Manual
+    advances and the runner's steps take turns (`lock`)."""
+
+    TICK_REAL_SECONDS = 0.2
+
+    def __init__(self, driver: Any) -> None:
+        import threading
+
+        self.driver = driver
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.scale: float | None = None
+
+    def state(self) -> dict[str, Any]:
+        return {"running": self._thread is not None and self._thread.is_alive(), "scale": self.scale}
+
+    def run(self, scale: float) -> None:
+        import threading
+
+        self.pause()
+        self.scale = scale
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="clock-runner", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+        self.scale = None
+
+    def _loop(self) -> None:
+        scale = self.scale or 1.0
+        while not self._stop.wait(self.TICK_REAL_SECONDS):
+            with self.lock:
+                self.driver.advance(self.TICK_REAL_SECONDS / scale)
 
 
 def _selected_items(card: dict[str, Any], selected: dict[str, Any]) -> str:
