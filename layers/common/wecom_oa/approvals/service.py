@@ -676,6 +676,8 @@ def _record_click(a: dict[str, Any], card: dict[str, Any], userid: str, decision
     approval's final status, and the clicked card closed with the response codes it uses. Raises
     Conflict when the approval or the card moved since they were read. Then (decided) the wait
     resumes, the decided card shows the decision and the next stage's card goes out."""
+    from wecom_oa.approvals.models import StageStep
+
     ref, log = card["ref"], _click_log(card, userid)
     approval_id, stage, round_ = ref["approval_id"], int(ref["stage"]), int(ref["round"])
     st = a["stages"][str(stage)]
