@@ -717,7 +717,11 @@ def _record_click(a: dict[str, Any], card: dict[str, Any], userid: str, decision
         fields.update({("cards", t, "closed"): outcome for t in round_cards})
         opening = _opening(a, stage) if outcome == "approved" else None
         if opening is None:  # the last stage, or a rejection: the approval's final status
-            fields.update({"status": outcome, "decided_by": userid, "decided_at": now})
+            from wecom_oa.approvals.store import list_partition
+
+            # the status list (gsi3) moves with the status, as in every other write of it (store.update)
+            fields.update({"status": outcome, "decided_by": userid, "decided_at": now,
+                           "gsi3pk": list_partition("STATUS", outcome)})
             remove = ("gsi1pk", "gsi1sk")
             names["#s"] = "status"
             values[":pending"] = "pending"
