@@ -179,6 +179,8 @@ class LocalApp:
             return self.clock_route(method, request, ok)
         if sub == "/faults":
             return self.faults_route(method, request, ok)
+        if sub == "/reset" and method == "POST":
+            return ok(self.reset())
         if (sub.startswith("/inbox/") or sub.startswith("/robots/")) and method == "GET":
             return self.inbox_route(sub, request, ok)
         if sub == "/click" and method == "POST":
@@ -248,6 +250,19 @@ class LocalApp:
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
             return ok({"error": {"code": "invalid_input", "message": problems}}, 400)
+
+    def reset(self) -> dict[str, Any]:
+        """A clean company with the clock where it is: running timers stopped, tables and queues
+        emptied, the sandbox's messages, cards and approvals forgotten (a runner keeps running)."""
+        import contextlib
+
+        lock = self.runner.lock if self.runner is not None else contextlib.nullcontext()
+        with lock:
+            counts = self.stack.reset()
+            self.sandbox.reset()  # the product's caches hold only what stays: tokens, the directory
+            if self.driver is not None:
+                self.driver.settle()
+        return {"reset": True, **counts}
 
     def clock_route(self, method: str, request: Any, ok: Any) -> tuple[int, dict[str, str], str]:
         from datetime import datetime

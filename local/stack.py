@@ -527,6 +527,38 @@ class LocalStack:
     def stop(self) -> None:
         self._stop.set()
 
+    def reset(self) -> dict[str, int]:
+        """Local mode's reset: stop every running execution, empty every table and queue. The
+        resources stay as deployed; nothing of the earlier state is left for a timer to find."""
+        counts = {"executions_stopped": 0, "items_deleted": 0, "queues_purged": 0}
+        sfn = self.client("stepfunctions")
+        for logical_id, res in self.resources.items():
+            if res["Type"] != "AWS::Serverless::StateMachine":
+                continue
+            for page in sfn.get_paginator("list_executions").paginate(
+                    stateMachineArn=self.physical[logical_id]["Arn"], statusFilter="RUNNING"):
+                for execution in page["executions"]:
+                    sfn.stop_execution(executionArn=execution["executionArn"], cause="sandbox reset")
+                    counts["executions_stopped"] += 1
+        ddb = self.client("dynamodb")
+        for logical_id, res in self.resources.items():
+            if res["Type"] != "AWS::DynamoDB::Table":
+                continue
+            name = self.physical[logical_id]["Ref"]
+            keys = [k["AttributeName"] for k in ddb.describe_table(TableName=name)["Table"]["KeySchema"]]
+            for page in ddb.get_paginator("scan").paginate(TableName=name, ProjectionExpression=", ".join(
+                    f"#k{i}" for i in range(len(keys))), ExpressionAttributeNames={f"#k{i}": k for i, k in enumerate(keys)}):
+                items = page.get("Items", [])
+                for i in range(0, len(items), 25):
+                    ddb.batch_write_item(RequestItems={name: [{"DeleteRequest": {"Key": it}} for it in items[i:i + 25]]})
+                counts["items_deleted"] += len(items)
+        sqs = self.client("sqs")
+        for logical_id, res in self.resources.items():
+            if res["Type"] == "AWS::SQS::Queue":
+                sqs.purge_queue(QueueUrl=self.physical[logical_id]["Ref"])
+                counts["queues_purged"] += 1
+        return counts
+
 
 def api_event(route: Route, path: str, params: dict[str, str], method: str, body: bytes | str | None,
               query: str, headers: dict[str, str]) -> dict[str, Any]:

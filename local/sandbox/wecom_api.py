@@ -256,6 +256,22 @@ class WeComSandbox:
             raise ApiError(code, f"require {route.method} method: {path}")
         return route
 
+    def reset(self) -> None:
+        """Forget every message, call, card, chat, approval, journal and fault (the company, its
+        robots and the issued tokens stay)."""
+        with self._lock:
+            self._calls.clear()
+            self._messages.clear()
+            self._cards.clear()
+            self._codes.clear()
+            self._chats.clear()
+            self._robot_sends.clear()
+            self._sent_keys.clear()
+            self._approvals = ApprovalStore(self._directory, self._extras, self._clock)
+            self._journals = JournalStore(self._directory, self._clock)
+            self._routes = self._build_routes()
+            self.faults = faults.FaultPlan(self._clock)
+
     # -- inspection -----------------------------------------------------------------------------
 
     def calls(self) -> list[dict[str, Any]]:

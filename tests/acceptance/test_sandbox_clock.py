@@ -35,3 +35,21 @@ def test_a_running_clock_fires_timers_and_a_paused_one_stands_still(start_compan
     assert datetime.fromisoformat(company.now()) == datetime.fromisoformat(paused_at) + timedelta(hours=1), moved
     status, body = company.call("POST", "/_sandbox/clock", {"run": 0})
     assert status == 400 and "run" in body["error"]["message"]
+
+
+def test_a_reset_leaves_a_clean_company_and_no_timer_of_the_old_one(start_company) -> None:
+    company = start_company("2026-12-08T10:00:00+08:00", people=["xuming", "gaofeng"])
+    down = company.api("POST", "/alerts", {"source": "MES", "type": "设备故障", "severity": "critical",
+                                           "dedup_key": "reset-1", "labels": {"line": "一号线", "device": "烘箱"},
+                                           "fields": {"故障描述": "温控失效"}}, expect=201)
+    assert company.texts("xuming")
+    status, body = company.call("POST", "/_sandbox/reset")
+    assert status == 200 and body["executions_stopped"] >= 1 and body["items_deleted"] > 0, body
+    assert company.call("GET", "/_sandbox/messages")[1] == []
+    assert company.call("GET", f"/alerts/{down['id']}")[0] == 404
+    company.advance("2h")
+    assert not company.texts("gaofeng"), "the old incident's timer was stopped: no escalation"
+    again = company.api("POST", "/alerts", {"source": "MES", "type": "设备故障", "severity": "critical",
+                                            "dedup_key": "reset-1", "labels": {"line": "一号线", "device": "烘箱"},
+                                            "fields": {"故障描述": "温控失效"}}, expect=201)
+    assert again["id"] != down["id"] and company.texts("xuming"), "the same key is a new alert after a reset"
