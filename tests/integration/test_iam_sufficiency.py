@@ -438,6 +438,24 @@ def _console(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     wait_until(lambda: _ok(app, "GET", f"/approvals/{a['id']}")["status"] == "approved", what="web decision")
 
 
+def _alerts(app: Any) -> None:
+    """A line-down alert (group_wait 0): its incident timer sends the first message; then a repeat, a
+    claim from the card (the worker) and the source's recovery through the API."""
+    from wecom_oa.clock import VirtualClock
+
+    _set_clock(VirtualClock(datetime.fromisoformat("2026-03-03T10:00:00+08:00"), scale=1.0))
+    body = {"source": "MES", "type": "设备故障", "severity": "critical", "dedup_key": "iam-1",
+            "labels": {"line": "一号线", "device": "烘箱"}, "fields": {"故障描述": "温控失效"}}
+    alert = _ok(app, "POST", "/alerts", body, status=201)
+    wait_until(lambda: [m for m in app.messages() if (m.get("task_id") or "").startswith("al-")], timeout=20,
+               what="the incident's card")
+    _ok(app, "POST", "/alerts", body, status=200)
+    [card] = [m for m in app.messages() if (m.get("task_id") or "").startswith("al-")]
+    assert app.click(card["recipients"]["userids"][0], card["task_id"], "alert_ack")["status"] == 200
+    _ok(app, "POST", "/alerts", {**body, "ends_at": "2026-03-03T02:00:00+00:00"}, status=200)
+    assert _ok(app, "GET", f"/alerts/{alert['id']}")["state"] == "resolved"
+
+
 def _callbacks(app: Any) -> None:
     from wecom_oa.wiring import wecom_credentials
 
@@ -468,6 +486,7 @@ def test_given_every_flow_when_run_locally_then_each_function_role_allows_every_
     try:
         # When every flow runs and every schedule fires
         _approvals(local_app)
+        _alerts(local_app)
         _callbacks(local_app)
         _tickets(local_app)
         _console(local_app, monkeypatch)
@@ -479,7 +498,8 @@ def test_given_every_flow_when_run_locally_then_each_function_role_allows_every_
                 results[schedule.input.get("schedule")] = local_app.stack.fire(schedule.name)
         local_app.stack.drain()
     finally:
-        _stop_executions(local_app, "TicketEscalationStateMachine", "ApprovalStateMachine")  # quiet teardown
+        _stop_executions(local_app, "TicketEscalationStateMachine", "ApprovalStateMachine",
+                         "AlertTimerStateMachine")  # quiet teardown
         digests.reset()
         set_clock(None)
     # Then every function ran, and its role allows each (action, resource) it asked for
