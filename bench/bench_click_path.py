@@ -32,6 +32,8 @@ from datetime import datetime
 from typing import Any
 from unittest import mock
 
+from bench import BudgetMissed
+
 CLICK_INVOCATIONS = 3
 CLICK_DYNAMODB_CALLS = 8
 TICKET_CREATION_INVOCATIONS = 2
@@ -296,9 +298,6 @@ def _slept_once(stack: Any, execution_arn: str) -> bool:
 
 
 # -- report ------------------------------------------------------------------------------------------
-
-class BudgetMissed(AssertionError):
-    """A benchmark's budget is missed: `make bench` fails, with the table in the message."""
 
 
 def _row(label: str, w: Window, max_inv: int, max_calls: int) -> tuple[str, bool]:

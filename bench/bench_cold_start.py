@@ -25,6 +25,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from bench import BudgetMissed
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
 BUDGET = 1.5  # each handler's import at most 1.5x `import boto3` (DESIGN.md, issue 17)
@@ -143,6 +145,3 @@ def run(sample: Callable[[str], Sample] = _sample) -> str:
         raise BudgetMissed(section + f"\nOver the {BUDGET}× budget: {', '.join(over)}\n")
     return section
 
-
-class BudgetMissed(AssertionError):
-    """A benchmark's budget is missed: `make bench` fails, with the table in the message."""

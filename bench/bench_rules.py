@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench import BudgetMissed
 from tests.unit.rules import rules_reference
 from wecom_oa.approvals.rules import (
     ApprovalRequest,
@@ -40,9 +41,6 @@ BUDGET_FIRST = 20_000
 CATEGORIES = ["office", "it", "travel", "training", "other"]
 FIXTURE_DIRECTORY = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "directory.yaml"
 
-
-class BudgetMissed(AssertionError):
-    """A benchmark's budget is missed: `make bench` fails, with the table in the message."""
 
 
 def _table(policy: str) -> RuleSet:

@@ -18,6 +18,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from bench import BudgetMissed
+
 BACKGROUND = [10, 1_000]
 TASKS = 100
 DONES = 6  # tasks done (and unlocks) measured per scenario, after the first
@@ -87,9 +89,6 @@ def _scenario(background: int) -> dict[str, Any]:
                 "spread": (min(reads), max(reads), min(writes), max(writes)),
                 "ops": dict(sum(measured, Counter()))}
 
-
-class BudgetMissed(AssertionError):
-    """A benchmark's budget is missed: `make bench` fails, with the table in the message."""
 
 
 def run() -> str:

@@ -46,6 +46,13 @@ class Templates:
             raise ConfigurationError(f"{self.source}: template {key!r} must be a string", details={"template": key})
         return node
 
+    def section(self, key: str) -> Mapping[str, Any]:
+        """A mapping of the file (e.g. per-type texts), empty when the file has none under `key`."""
+        node = self._data.get(key)
+        if node is not None and not isinstance(node, Mapping):
+            raise ConfigurationError(f"{self.source}: {key!r} must be a mapping", details={"template": key})
+        return node or {}
+
     def fill(self, key: str, **values: Any) -> str:
         try:
             return self.text(key).format_map(values)

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from wecom_oa import wiring
 from wecom_oa.alerts.config import AlertConfig, Receiver, Route, alert_config, rank
 from wecom_oa.alerts.models import AlertIn, AlertmanagerWebhook
-from wecom_oa.aws.dynamo import GSI_OPEN, Keys, app_table
+from wecom_oa.aws.dynamo import Keys, app_table
 from wecom_oa.clock import get_clock
 from wecom_oa.errors import AlreadyExists, Conflict, InvalidInput, NotFound, OAError, StaleVersion
 from wecom_oa.observability import logger, metrics
@@ -63,7 +63,7 @@ class _Fields(dict):  # type: ignore[type-arg]
 
 
 def _type_texts(alert_type: str) -> Mapping[str, str]:
-    types = templates()._data.get("types") or {}
+    types = templates().section("types")
     found = types.get(alert_type) or types.get("default")
     if not isinstance(found, Mapping):
         raise InvalidInput(f"type: no message template for alert type {alert_type!r} and no default "
@@ -104,7 +104,7 @@ def _local(iso: str) -> str:
 
 
 def _severity_name(severity: str) -> str:
-    return (templates()._data.get("severity_names") or {}).get(severity, severity)
+    return templates().section("severity_names").get(severity, severity)
 
 
 def _header(group: Mapping[str, Any], key: str, **extra: Any) -> str:
@@ -532,16 +532,24 @@ def _send_to(rec: Receiver, group: Mapping[str, Any], header: str, note: str | N
     elif rec.partner is not None:
         _card(group, header, note, lines, rec.partner.users, partner=rec.partner.corp)
     else:
-        users = (rec.users if rec.users is not None else
-                 wiring.directory().tag_members(rec.tag) if rec.tag is not None else _leaders(rec, group["labels"]))
+        users = _members(rec, group)
         if not users:
             return False
         _card(group, header, note, lines, users)
     return True
 
 
+def _members(rec: Receiver, group: Mapping[str, Any]) -> list[str]:
+    """The userids a people receiver (users, tag, leader_of) names for this incident."""
+    if rec.users is not None:
+        return list(rec.users)
+    if rec.tag is not None:
+        return list(wiring.directory().tag_members(rec.tag))
+    return _leaders(rec, group["labels"])
+
+
 def _robot_markdown(robot: str, group: Mapping[str, Any], header: str, note: str | None, lines: Sequence[str]) -> None:
-    color = (templates()._data.get("severity_colors") or {}).get(group["severity"], "warning")
+    color = templates().section("severity_colors").get(group["severity"], "warning")
     body = [f'**<font color="{color}">{header}</font>**', _count_line(group), *(f"> {line}" for line in lines)]
     if note:
         body.append(note)
@@ -720,8 +728,7 @@ def _tell_everyone(group: Mapping[str, Any], text: str) -> None:
             if rec.partner is not None:
                 wiring.partner_client(rec.partner.corp).send_text(text, touser=list(rec.partner.users))
                 continue
-            users = (rec.users if rec.users is not None else
-                     wiring.directory().tag_members(rec.tag) if rec.tag is not None else _leaders(rec, group["labels"]))
+            users = _members(rec, group)
             if users:
                 wiring.sender().send_text(text, touser=list(users))
         except OAError:
@@ -784,8 +791,7 @@ def _reaches(name: str, userid: str, group: Mapping[str, Any]) -> bool:
     if rec.partner is not None:
         return userid in {f"{rec.partner.corp}:{u}" for u in rec.partner.users}
     try:
-        users = (rec.users if rec.users is not None else
-                 wiring.directory().tag_members(rec.tag) if rec.tag is not None else _leaders(rec, group["labels"]))
+        users = _members(rec, group)
     except OAError:
         return False
     return userid in users
@@ -838,21 +844,3 @@ def stats(month: str) -> dict[str, Any]:
             "count": len(values), "median_seconds": int(statistics.median(values)),
             "p90_seconds": values[min(len(values) - 1, int(round(0.9 * (len(values) - 1))))], "max_seconds": values[-1]}
     return out
-
-
-def open_risks(now: datetime | None = None) -> list[str]:
-    """One line per unacknowledged incident (the 18:00 summary's risks)."""
-    now = now or get_clock().now()
-    lines = []
-    for item in app_table().query(f"OPEN#{OPEN_KIND}", index=GSI_OPEN, limit=50):
-        group = app_table().get(Keys.alert_group(item["id"]))
-        if group is None or group["state"] != "firing":
-            continue
-        minutes = int((now - datetime.fromisoformat(group["notified_at"])).total_seconds() // 60)
-        lines.append(templates().fill("digest_risk", severity_name=_severity_name(group["severity"]),
-                                      title=_title(group), count=int(group["alert_count"]), minutes=minutes))
-    return lines
-
-
-__all__ = ["AlreadyExists", "ack", "check", "get", "ingest", "ingest_alertmanager", "on_card_click", "open_risks",
-           "resolve", "stats"]
